@@ -1,0 +1,206 @@
+//! The site configuration: `config.yaml` at the root of a site.
+//!
+//! Both the generator and the request desk read this one file, so the site
+//! title, the theme and the public addresses are stated once.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The file name of the configuration at a site's root.
+pub const FILE_NAME: &str = "config.yaml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Invalid {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+}
+
+/// How owners reach the desk; shown in every page footer.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub phone: Option<String>,
+    pub hours: Option<String>,
+    pub address: Option<String>,
+    pub email: Option<String>,
+}
+
+/// Where the request desk's functions answer.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Desk {
+    /// The address the form pages post to. Empty means "the same origin as
+    /// the site", which is how `site-gen serve` runs them.
+    pub endpoint: String,
+}
+
+impl Default for Desk {
+    fn default() -> Self {
+        Desk {
+            endpoint: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// The public address of the site, e.g. `https://handbook.example.org`.
+    /// Sitemaps and pages rendered by the functions need absolute addresses.
+    pub base_url: String,
+    #[serde(default = "default_language")]
+    pub language: String,
+    #[serde(default = "default_theme")]
+    pub theme: String,
+    #[serde(default)]
+    pub contact: Contact,
+    #[serde(default)]
+    pub desk: Desk,
+    /// The main navigation, in order. Links are site paths such as `/fees/`;
+    /// the generator checks that each one exists.
+    #[serde(default)]
+    pub menu: Vec<MenuEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MenuEntry {
+    pub title: String,
+    pub url: String,
+}
+
+fn default_language() -> String {
+    "zh-Hans".to_owned()
+}
+
+fn default_theme() -> String {
+    "default".to_owned()
+}
+
+impl Config {
+    /// Parses the configuration text; `path` only names the file in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let mut config: Config = serde_yaml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.to_owned(),
+            line: e.location().map(|l| l.line()),
+            message: e.to_string(),
+        })?;
+        config.base_url = config.base_url.trim_end_matches('/').to_owned();
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    /// Reads `config.yaml` from a site root.
+    pub fn from_root(root: &Path) -> Result<Config, ConfigError> {
+        let path = root.join(FILE_NAME);
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        Config::parse(&path, &text)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            line: None,
+            message,
+        };
+        if self.title.trim().is_empty() {
+            return Err(invalid("`title` is empty: give the site a name".into()));
+        }
+        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
+            return Err(invalid(format!(
+                "`base_url` is {:?}: it must be the site's public address starting with https:// (or http:// for local use)",
+                self.base_url
+            )));
+        }
+        if self.theme.is_empty() || self.theme.contains(['/', '\\']) || self.theme.starts_with('.')
+        {
+            return Err(invalid(format!(
+                "`theme` is {:?}: it must be the name of a folder under themes/",
+                self.theme
+            )));
+        }
+        for entry in &self.menu {
+            if !entry.url.starts_with('/') || entry.url.starts_with("//") {
+                return Err(invalid(format!(
+                    "menu entry `{}` has url {:?}: write it as a site path such as /fees/",
+                    entry.title, entry.url
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The path part of `base_url` without a trailing slash ("" at a domain's root).
+    /// Links inside the site are written from here, so a site can live under
+    /// a sub-path.
+    pub fn base_path(&self) -> &str {
+        let after_scheme = self
+            .base_url
+            .split_once("://")
+            .map(|(_, rest)| rest)
+            .unwrap_or(&self.base_url);
+        match after_scheme.find('/') {
+            Some(i) => &after_scheme[i..],
+            None => "",
+        }
+    }
+
+    /// The address the forms post to, without a trailing slash.
+    pub fn desk_endpoint(&self) -> String {
+        let endpoint = self.desk.endpoint.trim_end_matches('/');
+        if endpoint.is_empty() {
+            self.base_path().to_owned()
+        } else {
+            endpoint.to_owned()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("config.yaml"), text)
+    }
+
+    #[test]
+    fn base_path_comes_from_base_url() {
+        let c = parse("title: T\nbase_url: https://example.org/handbook/\n").unwrap();
+        assert_eq!(c.base_url, "https://example.org/handbook");
+        assert_eq!(c.base_path(), "/handbook");
+        assert_eq!(c.desk_endpoint(), "/handbook");
+        let c = parse("title: T\nbase_url: https://example.org\n").unwrap();
+        assert_eq!(c.base_path(), "");
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_line() {
+        let err = parse("title: T\nbase_url: https://e.org\ncolour: red\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("config.yaml:3"), "{text}");
+        assert!(text.contains("colour"), "{text}");
+    }
+
+    #[test]
+    fn base_url_must_be_absolute() {
+        let err = parse("title: T\nbase_url: /handbook\n").unwrap_err();
+        assert!(err.to_string().contains("base_url"));
+    }
+}

@@ -1,0 +1,17 @@
+//! The request forms (complaint, repair, feedback), defined once as data in
+//! `content/forms/*.yaml`.
+//!
+//! The generator renders each definition as a page and the desk functions
+//! validate submissions against the very same definition, so the page and
+//! the validation cannot drift apart.
+
+mod definition;
+mod validate;
+mod view;
+
+pub use definition::{
+    Choice, Commitment, DEPARTMENTS_FILE, Department, Field, FieldType, FormDefinition, FormError,
+    FormSet,
+};
+pub use validate::{Submission, Validated, ValidationErrors};
+pub use view::{CommitmentView, ErrorView, FieldView, FormView, OptionView};

@@ -1,0 +1,350 @@
+//! Checking a submission against its form definition.
+
+use std::collections::BTreeMap;
+
+use crate::definition::{Field, FieldType, FormDefinition};
+
+/// What an owner sent, as name → value, before any checking.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Submission {
+    values: BTreeMap<String, String>,
+}
+
+/// The token the page's script adds so a retried request is recognised.
+pub const TOKEN_FIELD: &str = "submission_token";
+
+impl Submission {
+    /// Builds a submission from decoded pairs; when a name repeats, the
+    /// first value counts (as a browser sends a form's fields in order).
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Submission {
+        let mut values = BTreeMap::new();
+        for (k, v) in pairs {
+            values.entry(k.into()).or_insert_with(|| v.into());
+        }
+        Submission { values }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// A bot filled the field people never see.
+    pub fn is_spam(&self, form: &FormDefinition) -> bool {
+        self.get(&form.honeypot)
+            .is_some_and(|v| !v.trim().is_empty())
+    }
+
+    /// The idempotency token, when it is a plausible one.
+    pub fn token(&self) -> Option<&str> {
+        self.get(TOKEN_FIELD).map(str::trim).filter(|t| {
+            (8..=100).contains(&t.len())
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+    }
+}
+
+/// A submission that passed every check: the values of the form's own
+/// fields, in the form's order, cleaned up; and where it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Validated {
+    pub values: Vec<(String, String)>,
+    pub department: String,
+    pub commitment: String,
+}
+
+impl Validated {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Field name → what is wrong with it, in words for the owner.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValidationErrors {
+    pub errors: BTreeMap<String, String>,
+}
+
+impl ValidationErrors {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.errors.get(name).map(String::as_str)
+    }
+}
+
+const CHECKED: [&str; 5] = ["on", "yes", "true", "1", "是"];
+
+impl FormDefinition {
+    pub fn validate(&self, submission: &Submission) -> Result<Validated, ValidationErrors> {
+        let mut values = Vec::new();
+        let mut errors = BTreeMap::new();
+        for field in &self.fields {
+            let raw = submission.get(&field.name).unwrap_or("");
+            match check_field(field, raw) {
+                Ok(value) => values.push((field.name.clone(), value)),
+                Err(message) => {
+                    errors.insert(field.name.clone(), message);
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ValidationErrors { errors });
+        }
+        let chosen = || {
+            self.fields.iter().filter_map(|f| {
+                let value = values.iter().find(|(n, _)| *n == f.name)?;
+                f.choice(&value.1)
+            })
+        };
+        let department = chosen()
+            .find_map(|c| c.department.clone())
+            .unwrap_or_else(|| self.department.clone());
+        let commitment = chosen()
+            .find_map(|c| c.commitment.clone())
+            .unwrap_or_else(|| self.commitment.clone());
+        Ok(Validated {
+            values,
+            department,
+            commitment,
+        })
+    }
+}
+
+fn check_field(field: &Field, raw: &str) -> Result<String, String> {
+    let label = &field.label;
+    if field.kind == FieldType::Checkbox {
+        let checked = CHECKED.contains(&raw.trim().to_ascii_lowercase().as_str());
+        if field.required && !checked {
+            return Err(format!("请勾选“{label}”"));
+        }
+        return Ok(if checked { "yes".into() } else { String::new() });
+    }
+    let value = clean(raw, field.kind == FieldType::Textarea);
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(format!("{label}含有无法识别的字符，请重新输入"));
+    }
+    if value.is_empty() {
+        return if field.required {
+            Err(match field.kind {
+                FieldType::Select | FieldType::Radio => format!("请选择{label}"),
+                _ => format!("请填写{label}"),
+            })
+        } else {
+            Ok(value)
+        };
+    }
+    let length = value.chars().count();
+    if let Some(max) = field.max_length
+        && length > max
+    {
+        return Err(format!("{label}最多 {max} 个字，现在是 {length} 个字"));
+    }
+    if let Some(min) = field.min_length
+        && length < min
+    {
+        return Err(format!("{label}至少需要 {min} 个字"));
+    }
+    match field.kind {
+        FieldType::Select | FieldType::Radio if field.choice(&value).is_none() => {
+            return Err(format!("请从列表中选择{label}"));
+        }
+        FieldType::Email if !looks_like_email(&value) => {
+            return Err("请填写有效的电子邮箱地址，例如 name@example.com".into());
+        }
+        FieldType::Date if chrono::NaiveDate::parse_from_str(&value, "%Y-%m-%d").is_err() => {
+            return Err(format!("{label}应为“年-月-日”格式的日期，例如 2026-11-23"));
+        }
+        _ => {}
+    }
+    if let Some(regex) = field.pattern_regex()
+        && !regex.is_match(&value)
+    {
+        return Err(field
+            .pattern_message
+            .clone()
+            .unwrap_or_else(|| format!("{label}的格式不正确")));
+    }
+    Ok(value)
+}
+
+/// Trims the value and folds line breaks: a single-line field never keeps
+/// one, a text area keeps them as `\n`.
+fn clean(raw: &str, multiline: bool) -> String {
+    let unified = raw.replace("\r\n", "\n").replace('\r', "\n");
+    if multiline {
+        unified.trim().to_owned()
+    } else {
+        unified.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// The same rule a browser applies to `type="email"`, loosely: one `@`,
+/// something on both sides, a dot in the domain, no spaces.
+fn looks_like_email(value: &str) -> bool {
+    let Some((local, domain)) = value.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !value.chars().any(char::is_whitespace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::definition::{Department, FormDefinition};
+    use std::path::Path;
+
+    const FORM: &str = r#"
+title: 在线报修
+noun: 报修
+submit_label: 提交
+reference_prefix: BX
+privacy_notice: 我们只用这些信息处理您的请求。
+department: engineering
+commitment: ordinary
+commitments:
+  - { id: emergency, label: 紧急, text: 30 分钟内响应, within: 30m }
+  - { id: ordinary, label: 一般, text: 24 小时内响应, within: 24h }
+fields:
+  - { name: unit, label: 房号, type: text, required: true, max_length: 10 }
+  - { name: phone, label: 电话, type: tel, required: true, pattern: "[0-9+\\- ]{5,20}", pattern_message: 请填写电话号码 }
+  - { name: email, label: 邮箱, type: email }
+  - name: urgency
+    label: 紧急程度
+    type: radio
+    required: true
+    options:
+      - { value: emergency, label: 紧急, commitment: emergency }
+      - { value: ordinary, label: 一般 }
+  - name: category
+    label: 类别
+    type: select
+    required: true
+    options:
+      - { value: lift, label: 电梯, department: security }
+      - { value: water, label: 水管 }
+  - { name: details, label: 描述, type: textarea, required: true, min_length: 5, max_length: 50 }
+  - { name: consent, label: 同意隐私说明, type: checkbox, required: true }
+"#;
+
+    fn form() -> FormDefinition {
+        let departments = [("engineering", "工程部"), ("security", "安全管理部")]
+            .into_iter()
+            .map(|(id, name)| {
+                (
+                    id.to_owned(),
+                    Department {
+                        name: name.into(),
+                        email: format!("{id}@example.org"),
+                    },
+                )
+            })
+            .collect();
+        FormDefinition::parse(Path::new("repair.yaml"), "repair", FORM, &departments).unwrap()
+    }
+
+    fn good() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("unit", " 3-2-1502 "),
+            ("phone", "138 0000 0000"),
+            ("urgency", "emergency"),
+            ("category", "lift"),
+            ("details", "电梯停在 5 楼\r\n门打不开"),
+            ("consent", "on"),
+        ]
+    }
+
+    #[test]
+    fn a_good_submission_is_cleaned_and_routed() {
+        let ok = form().validate(&Submission::from_pairs(good())).unwrap();
+        assert_eq!(ok.get("unit"), Some("3-2-1502"));
+        assert_eq!(ok.get("details"), Some("电梯停在 5 楼\n门打不开"));
+        assert_eq!(ok.get("consent"), Some("yes"));
+        assert_eq!(ok.department, "security");
+        assert_eq!(ok.commitment, "emergency");
+    }
+
+    #[test]
+    fn defaults_route_when_no_option_does() {
+        let mut pairs = good();
+        pairs.retain(|(k, _)| *k != "urgency" && *k != "category");
+        pairs.push(("urgency", "ordinary"));
+        pairs.push(("category", "water"));
+        let ok = form().validate(&Submission::from_pairs(pairs)).unwrap();
+        assert_eq!(
+            (ok.department.as_str(), ok.commitment.as_str()),
+            ("engineering", "ordinary")
+        );
+    }
+
+    #[test]
+    fn every_broken_rule_is_reported_per_field() {
+        let sub = Submission::from_pairs([
+            ("unit", "12345678901"),
+            ("phone", "call me"),
+            ("email", "not-an-email"),
+            ("urgency", "whenever"),
+            ("details", "漏水"),
+        ]);
+        let errors = form().validate(&sub).unwrap_err();
+        assert_eq!(errors.get("unit"), Some("房号最多 10 个字，现在是 11 个字"));
+        assert_eq!(errors.get("phone"), Some("请填写电话号码"));
+        assert!(errors.get("email").unwrap().contains("电子邮箱"));
+        assert_eq!(errors.get("urgency"), Some("请从列表中选择紧急程度"));
+        assert_eq!(errors.get("category"), Some("请选择类别"));
+        assert_eq!(errors.get("details"), Some("描述至少需要 5 个字"));
+        assert_eq!(errors.get("consent"), Some("请勾选“同意隐私说明”"));
+    }
+
+    #[test]
+    fn lengths_count_characters_not_bytes() {
+        let mut pairs = good();
+        pairs.retain(|(k, _)| *k != "details");
+        pairs.push(("details", "一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十"));
+        assert!(form().validate(&Submission::from_pairs(pairs)).is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        let mut pairs = good();
+        pairs.retain(|(k, _)| *k != "details");
+        pairs.push(("details", "水管\u{0}漏水了啊"));
+        let errors = form().validate(&Submission::from_pairs(pairs)).unwrap_err();
+        assert!(errors.get("details").is_some());
+    }
+
+    #[test]
+    fn honeypot_and_token() {
+        let f = form();
+        assert!(Submission::from_pairs([("website", "http://spam")]).is_spam(&f));
+        assert!(!Submission::from_pairs([("website", " ")]).is_spam(&f));
+        assert_eq!(
+            Submission::from_pairs([("submission_token", "abc")]).token(),
+            None
+        );
+        assert_eq!(
+            Submission::from_pairs([("submission_token", "0b9c6f5e-1d2a-4c7e-9a51-2f1f0c9e8d7a")])
+                .token(),
+            Some("0b9c6f5e-1d2a-4c7e-9a51-2f1f0c9e8d7a")
+        );
+    }
+
+    #[test]
+    fn definitions_that_point_nowhere_are_refused() {
+        let departments = Default::default();
+        let err = FormDefinition::parse(Path::new("repair.yaml"), "repair", FORM, &departments)
+            .unwrap_err();
+        assert!(err.to_string().contains("department: engineering"), "{err}");
+    }
+}

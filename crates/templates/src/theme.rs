@@ -1,0 +1,147 @@
+//! Loading a theme's templates (with the site's overrides) and static files.
+
+use std::error::Error as _;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use tera::{Context, Tera};
+
+use crate::views::SiteView;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error(
+        "theme `{name}` not found: there is no folder {path}; set `theme` in config.yaml to a folder under themes/"
+    )]
+    MissingTheme { name: String, path: PathBuf },
+    #[error("{message}")]
+    Load { message: String },
+    #[error("template `{template}` failed: {message}")]
+    Render { template: String, message: String },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Tera reports the useful part of an error in its sources, so the whole
+/// chain is joined into one message.
+fn describe(err: &tera::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    message
+}
+
+/// The templates of one theme, with any the site overrides.
+pub struct Theme {
+    tera: Tera,
+    /// The theme's `static/` and then the site's own `static/`; a file in
+    /// the site's folder replaces the theme's file of the same name.
+    static_dirs: Vec<PathBuf>,
+}
+
+impl Theme {
+    /// Loads `themes/<name>/templates` and the site's own `templates/`,
+    /// where a file of the same name wins over the theme's.
+    pub fn load(root: &Path, theme_name: &str) -> Result<Theme, TemplateError> {
+        let theme_dir = root.join("themes").join(theme_name);
+        if !theme_dir.is_dir() {
+            return Err(TemplateError::MissingTheme {
+                name: theme_name.to_owned(),
+                path: theme_dir,
+            });
+        }
+        let mut tera = parse_dir(&root.join("templates"))?;
+        tera.extend(&parse_dir(&theme_dir.join("templates"))?)
+            .map_err(|e| TemplateError::Load {
+                message: describe(&e),
+            })?;
+        tera.build_inheritance_chains()
+            .map_err(|e| TemplateError::Load {
+                message: describe(&e),
+            })?;
+        Ok(Theme {
+            tera,
+            static_dirs: vec![theme_dir.join("static"), root.join("static")],
+        })
+    }
+
+    pub fn has_template(&self, name: &str) -> bool {
+        self.tera.get_template_names().any(|n| n == name)
+    }
+
+    /// Renders `template` with the site view and whatever else the template
+    /// needs; `extra` must serialize to a map.
+    pub fn render(
+        &self,
+        template: &str,
+        site: &SiteView,
+        extra: &impl Serialize,
+    ) -> Result<String, TemplateError> {
+        let render_error = |message: String| TemplateError::Render {
+            template: template.to_owned(),
+            message,
+        };
+        let mut context = Context::from_serialize(extra).map_err(|e| render_error(describe(&e)))?;
+        context.insert("site", site);
+        self.tera
+            .render(template, &context)
+            .map_err(|e| render_error(describe(&e)))
+    }
+
+    /// Every static file of the theme and the site as (path under
+    /// `static/`, file on disk); the site's file wins on a clash.
+    pub fn static_files(&self) -> Result<Vec<(PathBuf, PathBuf)>, TemplateError> {
+        let mut files = std::collections::BTreeMap::new();
+        for dir in &self.static_dirs {
+            if !dir.is_dir() {
+                continue;
+            }
+            for entry in walkdir::WalkDir::new(dir) {
+                let entry = entry.map_err(|e| TemplateError::Read {
+                    path: e.path().unwrap_or(dir).to_owned(),
+                    source: e.into(),
+                })?;
+                if entry.file_type().is_file()
+                    && let Ok(relative) = entry.path().strip_prefix(dir)
+                {
+                    files.insert(relative.to_owned(), entry.path().to_owned());
+                }
+            }
+        }
+        Ok(files.into_iter().collect())
+    }
+
+    /// A short fingerprint of a static file's content, added to its address
+    /// so browsers fetch it again after it changes.
+    pub fn fingerprint(&self, relative: &str) -> Option<String> {
+        let path = self
+            .static_dirs
+            .iter()
+            .rev()
+            .map(|d| d.join(relative))
+            .find(|p| p.is_file())?;
+        let bytes = std::fs::read(path).ok()?;
+        // FNV-1a: a cache key, not a security measure.
+        let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        Some(format!("{:08x}", hash as u32))
+    }
+}
+
+fn parse_dir(dir: &Path) -> Result<Tera, TemplateError> {
+    if !dir.is_dir() {
+        return Ok(Tera::default());
+    }
+    let glob = format!("{}/**/*.{{html,xml,txt}}", dir.display());
+    Tera::parse(&glob).map_err(|e| TemplateError::Load {
+        message: describe(&e),
+    })
+}

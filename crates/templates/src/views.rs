@@ -1,0 +1,92 @@
+//! The small, typed views every template gets. Templates see these, not
+//! the generator's or the desk's internal structures.
+
+use config::{Config, Contact};
+use serde::Serialize;
+
+use crate::theme::Theme;
+
+/// How addresses in a rendered page are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Addressing {
+    /// `/fees/`: pages of the static site.
+    SitePath,
+    /// `https://handbook.example.org/fees/`: pages the desk functions
+    /// render, which may be served from another origin than the site.
+    Absolute,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MenuItem {
+    pub title: String,
+    pub url: String,
+    pub active: bool,
+}
+
+/// What every template knows about the site.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteView {
+    pub title: String,
+    pub description: String,
+    pub lang: String,
+    pub home_url: String,
+    pub stylesheet_url: String,
+    pub script_url: String,
+    pub live_reload: bool,
+    pub menu: Vec<MenuItem>,
+    pub contact: Contact,
+}
+
+impl SiteView {
+    pub fn new(config: &Config, theme: &Theme, addressing: Addressing) -> SiteView {
+        let prefix = match addressing {
+            Addressing::SitePath => config.base_path().to_owned(),
+            Addressing::Absolute => config.base_url.clone(),
+        };
+        let asset = |name: &str| match theme.fingerprint(name) {
+            Some(hash) => format!("{prefix}/static/{name}?v={hash}"),
+            None => format!("{prefix}/static/{name}"),
+        };
+        SiteView {
+            title: config.title.clone(),
+            description: config.description.clone(),
+            lang: config.language.clone(),
+            home_url: format!("{prefix}/"),
+            stylesheet_url: asset("style.css"),
+            script_url: asset("forms.js"),
+            live_reload: false,
+            menu: config
+                .menu
+                .iter()
+                .map(|m| MenuItem {
+                    title: m.title.clone(),
+                    url: format!("{prefix}{}", m.url),
+                    active: false,
+                })
+                .collect(),
+            contact: config.contact.clone(),
+        }
+    }
+
+    /// The same view with the menu entry that contains `url` marked.
+    pub fn at(&self, url: &str) -> SiteView {
+        let mut view = self.clone();
+        for item in &mut view.menu {
+            item.active = item.url != view.home_url && url.starts_with(&item.url);
+        }
+        view
+    }
+}
+
+/// The thank-you page after a request was stored. It carries nothing
+/// personal: it is reachable by anyone who has the reference.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceiptView {
+    pub form_title: String,
+    pub reference: String,
+    pub received: String,
+    pub due: String,
+    pub commitment: String,
+    pub form_url: String,
+    pub home_url: String,
+}

@@ -1,0 +1,42 @@
+//! One Markdown file: its place, its front matter and its body.
+
+use std::path::{Path, PathBuf};
+
+use crate::content::front_matter::{FrontMatter, split};
+use crate::diagnostics::Diagnostic;
+use crate::urls::ContentPath;
+
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub path: ContentPath,
+    /// The file as the person running site-gen would open it.
+    pub file: PathBuf,
+    pub meta: FrontMatter,
+    pub body: String,
+    /// The line of the file the body starts on, for error messages.
+    pub body_line: usize,
+}
+
+impl Document {
+    /// Parses a document from its text; pure, for tests.
+    pub fn parse(path: ContentPath, file: PathBuf, text: &str) -> Result<Document, Diagnostic> {
+        let parts = split(&file, text)?;
+        Ok(Document {
+            body: parts.body.to_owned(),
+            body_line: parts.body_line,
+            meta: parts.front_matter,
+            path,
+            file,
+        })
+    }
+
+    pub fn from_file(path: ContentPath, file: &Path) -> Result<Document, Diagnostic> {
+        let bytes = std::fs::read(file)
+            .map_err(|e| Diagnostic::new(file, None, format!("cannot read the file: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Diagnostic::new(file, None, "the file is not UTF-8 text")
+                .help("save it as UTF-8 (most editors offer this under \"Save with encoding\")")
+        })?;
+        Document::parse(path, file.to_owned(), &text)
+    }
+}

@@ -1,0 +1,242 @@
+//! Reading `content/` and arranging its files into sections.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::content::document::Document;
+use crate::diagnostics::Diagnostic;
+use crate::urls::{ContentPath, SECTION_INDEX};
+
+/// The folder of notices: newest first, and they expire.
+pub const NOTICES_DIR: &str = "notices";
+/// The folder of form definitions, which are not pages.
+pub const FORMS_DIR: &str = "forms";
+
+/// A folder with an `_index.md`, and what is in it.
+#[derive(Debug)]
+pub struct SectionNode {
+    pub doc: Document,
+    /// Indices into [`Content::pages`], in reading order.
+    pub pages: Vec<usize>,
+    /// Indices into [`Content::sections`], in reading order.
+    pub subsections: Vec<usize>,
+    pub parent: Option<usize>,
+}
+
+impl SectionNode {
+    pub fn is_notices(&self) -> bool {
+        self.doc.path.dir() == [NOTICES_DIR]
+    }
+}
+
+#[derive(Debug)]
+pub struct Content {
+    /// The home page's section (`content/_index.md`) comes first.
+    pub sections: Vec<SectionNode>,
+    pub pages: Vec<Document>,
+    /// Which section each page belongs to.
+    pub page_section: Vec<usize>,
+    /// Files other than Markdown, copied beside the pages.
+    pub assets: Vec<(ContentPath, PathBuf)>,
+}
+
+/// Reads every file under `content_dir` and arranges the Markdown files
+/// into sections. Drafts are left out unless `drafts` is set.
+pub fn load(content_dir: &Path, drafts: bool) -> Result<Content, Vec<Diagnostic>> {
+    let mut diagnostics = Vec::new();
+    let mut markdown = Vec::new();
+    let mut assets = Vec::new();
+    let walker = walkdir::WalkDir::new(content_dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            let hidden = e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
+            let forms = e.depth() == 1 && e.file_name() == FORMS_DIR && e.file_type().is_dir();
+            !hidden && !forms
+        });
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let path = e.path().unwrap_or(content_dir).to_owned();
+                diagnostics.push(Diagnostic::new(path, None, format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let file = entry.path().to_owned();
+        let relative = file.strip_prefix(content_dir).unwrap_or(&file);
+        let Some(path) = ContentPath::new(relative) else {
+            diagnostics.push(
+                Diagnostic::new(&file, None, "the file name is not valid UTF-8")
+                    .help("rename the file using ordinary characters"),
+            );
+            continue;
+        };
+        if path.is_markdown() {
+            markdown.push((path, file));
+        } else {
+            assets.push((path, file));
+        }
+    }
+    let parsed: Vec<Result<Document, Diagnostic>> = markdown
+        .par_iter()
+        .map(|(path, file)| Document::from_file(path.clone(), file))
+        .collect();
+    let mut documents = Vec::with_capacity(parsed.len());
+    for result in parsed {
+        match result {
+            Ok(doc) if doc.meta.draft && !drafts => {}
+            Ok(doc) => documents.push(doc),
+            Err(d) => diagnostics.push(d),
+        }
+    }
+    match arrange(content_dir, documents, assets) {
+        Ok(content) if diagnostics.is_empty() => Ok(content),
+        Ok(_) => Err(diagnostics),
+        Err(mut more) => {
+            diagnostics.append(&mut more);
+            Err(diagnostics)
+        }
+    }
+}
+
+/// Puts every page in its section and every section in its parent, in
+/// reading order.
+pub fn arrange(
+    content_dir: &Path,
+    documents: Vec<Document>,
+    assets: Vec<(ContentPath, PathBuf)>,
+) -> Result<Content, Vec<Diagnostic>> {
+    let mut diagnostics = Vec::new();
+    let (indexes, pages): (Vec<Document>, Vec<Document>) = documents
+        .into_iter()
+        .partition(|d| d.path.is_section_index());
+    let mut sections: Vec<SectionNode> = Vec::new();
+    let mut by_dir: BTreeMap<Vec<String>, usize> = BTreeMap::new();
+    let mut ordered_indexes = indexes;
+    // Parents before children, the root first.
+    ordered_indexes.sort_by(|a, b| {
+        a.path
+            .dir()
+            .len()
+            .cmp(&b.path.dir().len())
+            .then(a.path.cmp(&b.path))
+    });
+    for doc in ordered_indexes {
+        let dir = doc.path.dir().to_vec();
+        let parent = if dir.is_empty() {
+            None
+        } else {
+            let parent_dir = &dir[..dir.len() - 1];
+            match by_dir.get(parent_dir) {
+                Some(&p) => Some(p),
+                None => {
+                    diagnostics.push(missing_index(content_dir, parent_dir, &doc.file));
+                    continue;
+                }
+            }
+        };
+        if doc.meta.expires.is_some() {
+            diagnostics.push(expires_outside_notices(&doc));
+        }
+        by_dir.insert(dir, sections.len());
+        sections.push(SectionNode {
+            doc,
+            pages: Vec::new(),
+            subsections: Vec::new(),
+            parent,
+        });
+    }
+    if !by_dir.contains_key(&Vec::new()) {
+        diagnostics.push(
+            Diagnostic::new(
+                content_dir.join(SECTION_INDEX),
+                None,
+                "the home page is missing",
+            )
+            .help("create content/_index.md with a `title` in its front matter"),
+        );
+        return Err(diagnostics);
+    }
+    let mut page_section = Vec::with_capacity(pages.len());
+    let mut kept_pages = Vec::with_capacity(pages.len());
+    for doc in pages {
+        let Some(&section) = by_dir.get(doc.path.dir()) else {
+            diagnostics.push(missing_index(content_dir, doc.path.dir(), &doc.file));
+            continue;
+        };
+        if doc.meta.expires.is_some() && !sections[section].is_notices() {
+            diagnostics.push(expires_outside_notices(&doc));
+        }
+        sections[section].pages.push(kept_pages.len());
+        page_section.push(section);
+        kept_pages.push(doc);
+    }
+    for i in 0..sections.len() {
+        if let Some(parent) = sections[i].parent {
+            sections[parent].subsections.push(i);
+        }
+    }
+    for i in 0..sections.len() {
+        let notices = sections[i].is_notices();
+        let mut order = std::mem::take(&mut sections[i].pages);
+        order.sort_by(|&a, &b| reading_order(&kept_pages[a], &kept_pages[b], notices));
+        sections[i].pages = order;
+        let mut subs = std::mem::take(&mut sections[i].subsections);
+        subs.sort_by(|&a, &b| reading_order(&sections[a].doc, &sections[b].doc, false));
+        sections[i].subsections = subs;
+    }
+    if !diagnostics.is_empty() {
+        return Err(diagnostics);
+    }
+    Ok(Content {
+        sections,
+        pages: kept_pages,
+        page_section,
+        assets,
+    })
+}
+
+/// Notices: newest first. Everything else: by weight, unweighted last,
+/// then by file name so the order never depends on the file system.
+fn reading_order(a: &Document, b: &Document, newest_first: bool) -> Ordering {
+    if newest_first {
+        return b
+            .meta
+            .date
+            .cmp(&a.meta.date)
+            .then_with(|| b.path.cmp(&a.path));
+    }
+    let weight = |d: &Document| d.meta.weight.unwrap_or(i64::MAX);
+    weight(a).cmp(&weight(b)).then_with(|| a.path.cmp(&b.path))
+}
+
+fn missing_index(content_dir: &Path, dir: &[String], file: &Path) -> Diagnostic {
+    let folder: PathBuf = std::iter::once(content_dir.to_owned())
+        .chain(dir.iter().map(PathBuf::from))
+        .collect();
+    Diagnostic::new(
+        file,
+        None,
+        format!(
+            "the folder {} has no _index.md, so this file belongs to no section",
+            folder.display()
+        ),
+    )
+    .help(format!(
+        "create {} with a `title` for the section",
+        folder.join(SECTION_INDEX).display()
+    ))
+}
+
+fn expires_outside_notices(doc: &Document) -> Diagnostic {
+    Diagnostic::new(&doc.file, None, "`expires` only applies to notices").help(format!(
+        "move the file under content/{NOTICES_DIR}/ or remove `expires`"
+    ))
+}

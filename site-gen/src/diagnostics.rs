@@ -1,0 +1,154 @@
+//! Errors for a person: which file, which line, what is wrong, what to do.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One problem found in the site's files.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(
+        file: impl AsRef<Path>,
+        line: Option<usize>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            file: file.as_ref().to_owned(),
+            line,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(help) = &self.help {
+            write!(f, "\n     help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Problems in the site's own files, all of them, in file order.
+    #[error("{}", list(.0))]
+    Invalid(Vec<Diagnostic>),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The output folder is somewhere site-gen must not replace.
+    #[error("{0}")]
+    Output(String),
+}
+
+impl Error {
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            Error::Invalid(d) => d,
+            _ => &[],
+        }
+    }
+}
+
+fn list(diagnostics: &[Diagnostic]) -> String {
+    let mut sorted = diagnostics.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let count = sorted.len();
+    let mut text = format!(
+        "{count} problem{} found; nothing was written",
+        if count == 1 { "" } else { "s" }
+    );
+    for (i, d) in sorted.iter().enumerate() {
+        text.push_str(&format!("\n  {}. {d}", i + 1));
+    }
+    text
+}
+
+/// Turns a serde_yaml error into a diagnostic at the right line of the file;
+/// `first_line` is the file line the YAML text starts on.
+pub fn yaml_diagnostic(file: &Path, first_line: usize, err: &serde_yaml::Error) -> Diagnostic {
+    let line = err.location().map(|l| l.line() + first_line - 1);
+    // serde_yaml appends "at line X column Y", which is wrong once the text
+    // is cut out of a larger file; the diagnostic carries the real line.
+    let raw = err.to_string();
+    let message = raw.split(" at line ").next().unwrap_or(&raw).to_owned();
+    let help = if message.starts_with("unknown field") {
+        Some(
+            "remove this key or correct its spelling; the allowed keys are listed in the README's authoring guide",
+        )
+    } else if message.starts_with("missing field `title`") {
+        Some("add a line such as `title: 装修押金退还` to the front matter")
+    } else if message.contains("premature end of input")
+        || message.contains("input contains invalid characters")
+    {
+        Some("dates are written YYYY-MM-DD, e.g. 2026-11-23")
+    } else {
+        None
+    };
+    let d = Diagnostic::new(file, line, message);
+    match help {
+        Some(h) => d.help(h),
+        None => d,
+    }
+}
+
+impl From<config::ConfigError> for Diagnostic {
+    fn from(err: config::ConfigError) -> Diagnostic {
+        match err {
+            config::ConfigError::Read { path, source } => Diagnostic::new(
+                &path,
+                None,
+                format!("cannot read the site configuration: {source}"),
+            )
+            .help("run site-gen in the site's folder or pass --root"),
+            config::ConfigError::Invalid {
+                path,
+                line,
+                message,
+            } => Diagnostic::new(path, line, message),
+        }
+    }
+}
+
+impl From<forms::FormError> for Diagnostic {
+    fn from(err: forms::FormError) -> Diagnostic {
+        match err {
+            forms::FormError::Read { path, source } => Diagnostic::new(
+                &path,
+                None,
+                format!("cannot read the form definition: {source}"),
+            ),
+            forms::FormError::Invalid {
+                path,
+                line,
+                message,
+            } => Diagnostic::new(path, line, message),
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The `site-gen` command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+use site_gen::{BuildOptions, build, check};
+
+#[derive(Parser)]
+#[command(
+    name = "site-gen",
+    version,
+    about = "Builds the estate handbook from Markdown and serves it with the request desk"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the site into the output folder (replaced only if the build succeeds)
+    Build {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// Output folder [default: ROOT/public]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Run every check of a build without writing anything
+    Check {
+        #[command(flatten)]
+        site: SiteArgs,
+    },
+    /// Build, serve on 127.0.0.1 with the request forms, rebuild and reload on every change
+    Serve {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// Port to listen on; 0 picks a free one
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+        /// Where the desk keeps its tickets and outbox [default: ROOT/.data]
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct SiteArgs {
+    /// The site folder: config.yaml, content/, themes/
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    root: PathBuf,
+    /// Include pages marked `draft: true`
+    #[arg(long)]
+    drafts: bool,
+    /// Build as if it were this day (YYYY-MM-DD), to preview which notices show
+    #[arg(long, value_name = "DATE")]
+    today: Option<NaiveDate>,
+}
+
+impl SiteArgs {
+    fn options(&self) -> BuildOptions {
+        let mut options = BuildOptions::new(&self.root);
+        options.drafts = self.drafts;
+        options.today = self.today;
+        options
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build { site, out } => {
+            let mut options = site.options();
+            options.out = out;
+            build(&options).map(|summary| {
+                println!("Built {summary} into {}", options.out_dir().display());
+            })
+        }
+        Command::Check { site } => check(&site.options()).map(|summary| {
+            println!("Checked {summary}: no problems");
+        }),
+        Command::Serve { site, port, data } => {
+            let options = site.options();
+            let data = data.unwrap_or_else(|| options.root.join(".data"));
+            site_gen::serve::run(options, port, data)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

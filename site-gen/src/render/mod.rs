@@ -1,0 +1,289 @@
+//! Pages → templates → files: every page rendered in parallel and written
+//! as soon as it is rendered.
+
+mod sitemap;
+mod views;
+
+use std::path::Path;
+
+use rayon::prelude::*;
+
+pub use views::*;
+
+use crate::build::Site;
+use crate::content::Document;
+use crate::diagnostics::{Diagnostic, Error};
+use crate::markdown::table_of_contents;
+use crate::output::Sink;
+use crate::urls::ContentPath;
+
+/// Files the build writes that no content file names.
+pub const GENERATED: [&str; 3] = ["sitemap.xml", "robots.txt", "404.html"];
+
+/// Where the page of a form is on the site.
+pub fn form_url(kind: &str) -> String {
+    format!("/forms/{kind}/")
+}
+
+/// The small views of every page and section, built once and shared by
+/// every template that lists them.
+struct Links {
+    pages: Vec<PageLink>,
+    sections: Vec<SectionLink>,
+    /// Per section: the trail from home to its parent.
+    trails: Vec<Vec<Crumb>>,
+}
+
+impl Links {
+    fn new(site: &Site) -> Links {
+        let base = site.config.base_path();
+        let content = &site.content;
+        let pages = content
+            .pages
+            .iter()
+            .map(|doc| PageLink {
+                title: doc.meta.title.clone(),
+                url: format!("{base}{}", doc.path.url()),
+                summary: doc.meta.summary.clone(),
+                date: doc.meta.date,
+                updated: doc.meta.updated,
+                expired: doc.meta.expires.is_some_and(|e| e < site.today),
+            })
+            .collect();
+        let sections: Vec<SectionLink> = content
+            .sections
+            .iter()
+            .map(|s| SectionLink {
+                title: s.doc.meta.title.clone(),
+                url: format!("{base}{}", s.doc.path.url()),
+                summary: s.doc.meta.summary.clone(),
+                page_count: s.pages.len(),
+            })
+            .collect();
+        let trails = (0..content.sections.len())
+            .map(|i| {
+                let mut trail = Vec::new();
+                let mut at = content.sections[i].parent;
+                while let Some(p) = at {
+                    trail.push(Crumb {
+                        title: sections[p].title.clone(),
+                        url: sections[p].url.clone(),
+                    });
+                    at = content.sections[p].parent;
+                }
+                trail.reverse();
+                trail
+            })
+            .collect();
+        Links {
+            pages,
+            sections,
+            trails,
+        }
+    }
+}
+
+/// Renders every page of `site` and hands each file to `sink`.
+pub fn write_site(site: &Site, sink: &dyn Sink) -> Result<(), Error> {
+    let links = Links::new(site);
+    let content = &site.content;
+    let mut problems: Vec<Diagnostic> = Vec::new();
+
+    let page_problems: Vec<Diagnostic> = (0..content.pages.len())
+        .into_par_iter()
+        .filter_map(|i| write_page(site, &links, i, sink).err())
+        .collect();
+    problems.extend(page_problems);
+    let section_problems: Vec<Diagnostic> = (0..content.sections.len())
+        .into_par_iter()
+        .filter_map(|i| write_section(site, &links, i, sink).err())
+        .collect();
+    problems.extend(section_problems);
+    problems.extend(write_forms(site, sink));
+    let not_found = site.theme.render("404.html", &site.site_view, &Empty {});
+    problems.extend(
+        emit(
+            sink,
+            Path::new("404.html"),
+            not_found,
+            &site.root.join("themes"),
+        )
+        .err(),
+    );
+    if !problems.is_empty() {
+        return Err(Error::Invalid(problems));
+    }
+
+    for (path, file) in &content.assets {
+        sink.copy(&path.output_file(), file)?;
+    }
+    for (relative, file) in site
+        .theme
+        .static_files()
+        .map_err(|e| Error::Output(e.to_string()))?
+    {
+        sink.copy(&Path::new("static").join(relative), &file)?;
+    }
+    sink.write(Path::new("sitemap.xml"), sitemap::sitemap(site).as_bytes())?;
+    sink.write(Path::new("robots.txt"), sitemap::robots(site).as_bytes())?;
+    Ok(())
+}
+
+/// Writes one rendered file, or says which source it came from and why
+/// the template failed.
+fn emit(
+    sink: &dyn Sink,
+    relative: &Path,
+    rendered: Result<String, templates::TemplateError>,
+    source: &Path,
+) -> Result<(), Diagnostic> {
+    match rendered {
+        Ok(html) => sink
+            .write(relative, html.as_bytes())
+            .map_err(|e| Diagnostic::new(source, None, e.to_string())),
+        Err(e) => Err(Diagnostic::new(source, None, e.to_string())
+            .help("fix the template named above, or the value this page gives it")),
+    }
+}
+
+fn write_page(site: &Site, links: &Links, i: usize, sink: &dyn Sink) -> Result<(), Diagnostic> {
+    let content = &site.content;
+    let doc = &content.pages[i];
+    let section_index = content.page_section[i];
+    let section = &content.sections[section_index];
+    let position = section.pages.iter().position(|&p| p == i);
+    let neighbour = |offset: isize| {
+        let at = position? as isize + offset;
+        let index = *section.pages.get(usize::try_from(at).ok()?)?;
+        Some(&links.pages[index])
+    };
+    let mut breadcrumbs = links.trails[section_index].clone();
+    breadcrumbs.push(Crumb {
+        title: links.sections[section_index].title.clone(),
+        url: links.sections[section_index].url.clone(),
+    });
+    let this = &links.pages[i];
+    let rendered = &site.page_html[i];
+    let context = PageContext {
+        page: PageView {
+            title: &doc.meta.title,
+            url: &this.url,
+            summary: doc.meta.summary.as_deref(),
+            content: &rendered.html,
+            toc: table_of_contents(&rendered.headings),
+            date: doc.meta.date,
+            updated: doc.meta.updated,
+            tags: &doc.meta.tags,
+            expires: doc.meta.expires,
+            expired: this.expired,
+        },
+        section: (section_index != 0).then(|| &links.sections[section_index]),
+        siblings: section.pages.iter().map(|&p| &links.pages[p]).collect(),
+        prev: neighbour(-1),
+        next: neighbour(1),
+        breadcrumbs: &breadcrumbs,
+    };
+    let html = site
+        .theme
+        .render("page.html", &site.site_view.at(&this.url), &context);
+    emit(sink, &doc.path.output_file(), html, &doc.file)
+}
+
+fn write_section(site: &Site, links: &Links, i: usize, sink: &dyn Sink) -> Result<(), Diagnostic> {
+    let content = &site.content;
+    let node = &content.sections[i];
+    let doc: &Document = &node.doc;
+    let rendered = &site.section_html[i];
+    let url = &links.sections[i].url;
+    let site_view = site.site_view.at(url);
+    let html = if i == 0 {
+        let notices = content.sections.iter().position(|s| s.is_notices());
+        let context = HomeContext {
+            home: HomeView {
+                title: &doc.meta.title,
+                content: &rendered.html,
+            },
+            sections: node
+                .subsections
+                .iter()
+                .map(|&s| &links.sections[s])
+                .collect(),
+            notices: notices
+                .map(|n| {
+                    content.sections[n]
+                        .pages
+                        .iter()
+                        .map(|&p| &links.pages[p])
+                        .filter(|p| !p.expired)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            notices_url: notices.map(|n| links.sections[n].url.as_str()),
+        };
+        site.theme.render("index.html", &site_view, &context)
+    } else {
+        let context = SectionContext {
+            section: SectionView {
+                title: &doc.meta.title,
+                url,
+                summary: doc.meta.summary.as_deref(),
+                content: &rendered.html,
+                updated: doc.meta.last_updated(),
+            },
+            pages: node.pages.iter().map(|&p| &links.pages[p]).collect(),
+            subsections: node
+                .subsections
+                .iter()
+                .map(|&s| &links.sections[s])
+                .collect(),
+            breadcrumbs: &links.trails[i],
+            is_notices: node.is_notices(),
+        };
+        site.theme.render("section.html", &site_view, &context)
+    };
+    emit(sink, &doc.path.output_file(), html, &doc.file)
+}
+
+/// The form pages, and a trial render of the thank-you page so a broken
+/// template shows at build time rather than to an owner.
+fn write_forms(site: &Site, sink: &dyn Sink) -> Vec<Diagnostic> {
+    let forms_dir = site.root.join("content").join(crate::content::FORMS_DIR);
+    let endpoint = site.config.desk_endpoint();
+    let mut problems = Vec::new();
+    for form in site.forms.iter() {
+        let source = forms_dir.join(format!("{}.yaml", form.kind));
+        let url = form_url(&form.kind);
+        let view = forms::FormView::blank(form, format!("{endpoint}/forms/{}", form.kind));
+        let html = site.theme.render(
+            "form.html",
+            &site.site_view.at(&url),
+            &FormContext { form: view },
+        );
+        let file = ContentPath::from_parts(vec!["forms".into(), format!("{}.md", form.kind)])
+            .output_file();
+        problems.extend(emit(sink, &file, html, &source).err());
+    }
+    if let Some(form) = site.forms.iter().next() {
+        let sample = templates::ReceiptView {
+            form_title: form.title.clone(),
+            reference: "BX-20260101-ABCD".into(),
+            received: "2026年1月1日 08:00".into(),
+            due: "2026年1月1日 08:30 前".into(),
+            commitment: "30 分钟内响应".into(),
+            form_url: form_url(&form.kind),
+            home_url: site.site_view.home_url.clone(),
+        };
+        if let Err(e) = site.theme.render(
+            "received.html",
+            &site.site_view,
+            &ReceiptContext { receipt: &sample },
+        ) {
+            problems.push(Diagnostic::new(
+                site.root.join("themes"),
+                None,
+                e.to_string(),
+            ));
+        }
+    }
+    problems
+}

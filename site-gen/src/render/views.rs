@@ -1,0 +1,102 @@
+//! Pages → templates: the small views templates see, built once and shared.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::markdown::TocEntry;
+
+/// A page as other pages list it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PageLink {
+    pub title: String,
+    pub url: String,
+    pub summary: Option<String>,
+    pub date: Option<NaiveDate>,
+    pub updated: Option<NaiveDate>,
+    pub expired: bool,
+}
+
+/// A section as other pages list it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SectionLink {
+    pub title: String,
+    pub url: String,
+    pub summary: Option<String>,
+    pub page_count: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Crumb {
+    pub title: String,
+    pub url: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PageView<'a> {
+    pub title: &'a str,
+    pub url: &'a str,
+    pub summary: Option<&'a str>,
+    pub content: &'a str,
+    pub toc: Vec<TocEntry>,
+    pub date: Option<NaiveDate>,
+    pub updated: Option<NaiveDate>,
+    pub tags: &'a [String],
+    pub expires: Option<NaiveDate>,
+    pub expired: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PageContext<'a> {
+    pub page: PageView<'a>,
+    pub section: Option<&'a SectionLink>,
+    pub siblings: Vec<&'a PageLink>,
+    pub prev: Option<&'a PageLink>,
+    pub next: Option<&'a PageLink>,
+    pub breadcrumbs: &'a [Crumb],
+}
+
+#[derive(Debug, Serialize)]
+pub struct SectionView<'a> {
+    pub title: &'a str,
+    pub url: &'a str,
+    pub summary: Option<&'a str>,
+    pub content: &'a str,
+    pub updated: Option<NaiveDate>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SectionContext<'a> {
+    pub section: SectionView<'a>,
+    pub pages: Vec<&'a PageLink>,
+    pub subsections: Vec<&'a SectionLink>,
+    pub breadcrumbs: &'a [Crumb],
+    pub is_notices: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HomeView<'a> {
+    pub title: &'a str,
+    pub content: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HomeContext<'a> {
+    pub home: HomeView<'a>,
+    pub sections: Vec<&'a SectionLink>,
+    pub notices: Vec<&'a PageLink>,
+    pub notices_url: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FormContext<'a> {
+    pub form: forms::FormView<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReceiptContext<'a> {
+    pub receipt: &'a templates::ReceiptView,
+}
+
+/// For templates that need nothing but `site`.
+#[derive(Debug, Serialize)]
+pub struct Empty {}

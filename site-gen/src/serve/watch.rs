@@ -1,0 +1,65 @@
+//! Watching the site's sources and rebuilding when they change.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use notify::{RecursiveMode, Watcher};
+
+use crate::build::BuildOptions;
+use crate::diagnostics::Error;
+use crate::serve::{Reloader, rebuild};
+
+/// Changes arriving within this window are built together: one save in an
+/// editor is often several file events.
+const SETTLE: Duration = Duration::from_millis(15);
+
+/// Watches what a build reads (never the output) and rebuilds on change.
+/// The watcher stops when the returned value is dropped.
+pub fn watch(
+    options: BuildOptions,
+    reloader: Arc<Reloader>,
+) -> Result<notify::RecommendedWatcher, Error> {
+    let (sender, receiver) = mpsc::channel();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && !event.kind.is_access()
+            && event.paths.iter().any(|p| !is_editor_noise(p))
+        {
+            let _ = sender.send(());
+        }
+    })
+    .map_err(|e| Error::Output(format!("cannot watch the site for changes: {e}")))?;
+    for name in [
+        "content",
+        "themes",
+        "templates",
+        "static",
+        config::FILE_NAME,
+    ] {
+        let path = options.root.join(name);
+        if path.exists() {
+            watcher
+                .watch(&path, RecursiveMode::Recursive)
+                .map_err(|e| Error::Output(format!("cannot watch {}: {e}", path.display())))?;
+        }
+    }
+    std::thread::spawn(move || {
+        while receiver.recv().is_ok() {
+            while receiver.recv_timeout(SETTLE).is_ok() {}
+            rebuild(&options, &reloader);
+        }
+    });
+    Ok(watcher)
+}
+
+/// Swap and backup files editors write beside the real one.
+fn is_editor_noise(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.starts_with(".#")
+        || name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name == "4913"
+}
