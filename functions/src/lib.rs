@@ -1,1 +1,17 @@
-//! The request desk.
+//! The request desk: complaints (投诉), repair requests (报修) and feedback
+//! (建议) from form to ticket to desk email.
+//!
+//! A request flows through [`http`] (decode, rate limit, validate against
+//! the form definition), [`desk`] (file it as a [`ticket`]), [`store`]
+//! (durably written), then [`notify`] (the desk email through [`mail`]).
+
+pub mod assemble;
+pub mod desk;
+pub mod http;
+pub mod local;
+pub mod mail;
+pub mod notify;
+pub mod settings;
+pub mod store;
+pub mod ticket;
+pub mod time;

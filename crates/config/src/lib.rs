@@ -65,6 +65,10 @@ pub struct Config {
     pub language: String,
     #[serde(default = "default_theme")]
     pub theme: String,
+    /// The estate's offset from UTC, e.g. `+08:00`: times owners and desk
+    /// staff read (received, due) are shown in it.
+    #[serde(default = "default_utc_offset")]
+    pub utc_offset: String,
     #[serde(default)]
     pub contact: Contact,
     #[serde(default)]
@@ -84,6 +88,10 @@ pub struct MenuEntry {
 
 fn default_language() -> String {
     "zh-Hans".to_owned()
+}
+
+fn default_utc_offset() -> String {
+    "+08:00".to_owned()
 }
 
 fn default_theme() -> String {
@@ -135,6 +143,12 @@ impl Config {
                 self.theme
             )));
         }
+        if self.utc_offset_seconds().is_none() {
+            return Err(invalid(format!(
+                "`utc_offset` is {:?}: write it as +HH:MM, e.g. +08:00",
+                self.utc_offset
+            )));
+        }
         for entry in &self.menu {
             if !entry.url.starts_with('/') || entry.url.starts_with("//") {
                 return Err(invalid(format!(
@@ -159,6 +173,22 @@ impl Config {
             Some(i) => &after_scheme[i..],
             None => "",
         }
+    }
+
+    /// `utc_offset` in seconds east of UTC.
+    pub fn utc_offset_seconds(&self) -> Option<i32> {
+        let text = self.utc_offset.as_str();
+        let sign = match text.as_bytes().first()? {
+            b'+' => 1,
+            b'-' => -1,
+            _ => return None,
+        };
+        let (hours, minutes) = text[1..].split_once(':')?;
+        if hours.len() != 2 || minutes.len() != 2 {
+            return None;
+        }
+        let (hours, minutes): (i32, i32) = (hours.parse().ok()?, minutes.parse().ok()?);
+        (hours <= 14 && minutes < 60).then_some(sign * (hours * 3600 + minutes * 60))
     }
 
     /// The address the forms post to, without a trailing slash.
@@ -196,6 +226,15 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("config.yaml:3"), "{text}");
         assert!(text.contains("colour"), "{text}");
+    }
+
+    #[test]
+    fn utc_offset_is_checked() {
+        let c = parse("title: T\nbase_url: https://e.org\n").unwrap();
+        assert_eq!(c.utc_offset_seconds(), Some(8 * 3600));
+        let c = parse("title: T\nbase_url: https://e.org\nutc_offset: \"-03:30\"\n").unwrap();
+        assert_eq!(c.utc_offset_seconds(), Some(-(3 * 3600 + 1800)));
+        assert!(parse("title: T\nbase_url: https://e.org\nutc_offset: CST\n").is_err());
     }
 
     #[test]

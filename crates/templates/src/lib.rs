@@ -4,5 +4,11 @@
 mod theme;
 mod views;
 
+pub use tera::escape_html;
 pub use theme::{TemplateError, Theme};
-pub use views::{Addressing, MenuItem, ReceiptView, SiteView};
+pub use views::{Addressing, FormContext, MenuItem, ReceiptContext, ReceiptView, SiteView};
+
+/// The template of a request form page.
+pub const FORM_TEMPLATE: &str = "form.html";
+/// The template of the page shown after a request was stored.
+pub const RECEIPT_TEMPLATE: &str = "received.html";

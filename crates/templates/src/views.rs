@@ -87,6 +87,20 @@ pub struct ReceiptView {
     pub received: String,
     pub due: String,
     pub commitment: String,
+    /// Where the request is, in words for the owner.
+    pub status: String,
     pub form_url: String,
     pub home_url: String,
+}
+
+/// The context of `form.html`.
+#[derive(Debug, Serialize)]
+pub struct FormContext<'a> {
+    pub form: forms::FormView<'a>,
+}
+
+/// The context of `received.html`.
+#[derive(Debug, Serialize)]
+pub struct ReceiptContext<'a> {
+    pub receipt: &'a ReceiptView,
 }

@@ -255,9 +255,9 @@ fn write_forms(site: &Site, sink: &dyn Sink) -> Vec<Diagnostic> {
         let url = form_url(&form.kind);
         let view = forms::FormView::blank(form, format!("{endpoint}/forms/{}", form.kind));
         let html = site.theme.render(
-            "form.html",
+            templates::FORM_TEMPLATE,
             &site.site_view.at(&url),
-            &FormContext { form: view },
+            &templates::FormContext { form: view },
         );
         let file = ContentPath::from_parts(vec!["forms".into(), format!("{}.md", form.kind)])
             .output_file();
@@ -270,13 +270,14 @@ fn write_forms(site: &Site, sink: &dyn Sink) -> Vec<Diagnostic> {
             received: "2026年1月1日 08:00".into(),
             due: "2026年1月1日 08:30 前".into(),
             commitment: "30 分钟内响应".into(),
+            status: "已受理".into(),
             form_url: form_url(&form.kind),
             home_url: site.site_view.home_url.clone(),
         };
         if let Err(e) = site.theme.render(
-            "received.html",
+            templates::RECEIPT_TEMPLATE,
             &site.site_view,
-            &ReceiptContext { receipt: &sample },
+            &templates::ReceiptContext { receipt: &sample },
         ) {
             problems.push(Diagnostic::new(
                 site.root.join("themes"),

@@ -87,16 +87,6 @@ pub struct HomeContext<'a> {
     pub notices_url: Option<&'a str>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct FormContext<'a> {
-    pub form: forms::FormView<'a>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ReceiptContext<'a> {
-    pub receipt: &'a templates::ReceiptView,
-}
-
 /// For templates that need nothing but `site`.
 #[derive(Debug, Serialize)]
 pub struct Empty {}

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use desk::local::LocalDesk;
 use notify::{RecursiveMode, Watcher};
 
 use crate::build::BuildOptions;
@@ -20,6 +21,7 @@ const SETTLE: Duration = Duration::from_millis(15);
 pub fn watch(
     options: BuildOptions,
     reloader: Arc<Reloader>,
+    desk: LocalDesk,
 ) -> Result<notify::RecommendedWatcher, Error> {
     let (sender, receiver) = mpsc::channel();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
@@ -48,7 +50,7 @@ pub fn watch(
     std::thread::spawn(move || {
         while receiver.recv().is_ok() {
             while receiver.recv_timeout(SETTLE).is_ok() {}
-            rebuild(&options, &reloader);
+            rebuild(&options, &reloader, Some(&desk));
         }
     });
     Ok(watcher)

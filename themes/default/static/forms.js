@@ -13,6 +13,7 @@ const token = C.randomUUID ? C.randomUUID()
 const msgOf = (el, lb) => {
   const v = el.validity, t = el.type, n = el.value.length, m = el.minLength;
   return v.valueMissing ? (t == 'checkbox' ? '请勾选此项' : (/^(radio|sel)/.test(t) ? '请选择' : '请填写') + lb)
+    : v.patternMismatch && el.dataset.patternMessage ? el.dataset.patternMessage
     : v.typeMismatch || v.patternMismatch || v.badInput ? `${lb}格式不正确，请按提示填写`
     : v.tooLong ? `最多 ${el.maxLength} 个字，目前 ${n} 个字`
     : v.tooShort || n && n < m ? `至少 ${m} 个字，目前 ${n} 个字` : '';

@@ -1,0 +1,2 @@
+//! The form function on AWS Lambda: the same router the local server runs.
+fn main() {}

@@ -1,0 +1,146 @@
+//! The desk: the site's forms and theme, the ticket store and the clock,
+//! loaded once at start-up and shared by every request.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use config::Config;
+use forms::{FormDefinition, FormSet, Validated};
+use sha2::{Digest, Sha256};
+use templates::{Addressing, SiteView, Theme};
+use tokio::sync::Notify;
+
+use crate::store::{Created, Idempotency, StoreError, TicketStore};
+use crate::ticket::{self, MailState, Status, Ticket};
+use crate::time::Clock;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Forms(#[from] forms::FormError),
+    #[error(transparent)]
+    Theme(#[from] templates::TemplateError),
+    #[error("{0}")]
+    Settings(String),
+}
+
+/// How many submissions one client may make in a minute.
+pub const DEFAULT_RATE_LIMIT: u32 = 10;
+
+pub struct Desk {
+    pub config: Config,
+    pub forms: FormSet,
+    pub theme: Theme,
+    /// Pages the desk renders may be served from another origin than the
+    /// site, so their links are absolute.
+    pub site: SiteView,
+    pub store: Arc<dyn TicketStore>,
+    pub clock: Clock,
+    pub rate_limit: u32,
+    /// Woken after each stored ticket, where mail is sent in-process.
+    pub stored: Option<Arc<Notify>>,
+}
+
+impl Desk {
+    /// Loads the forms and the theme of the site at `root`.
+    pub fn load(
+        root: &Path,
+        config: Config,
+        store: Arc<dyn TicketStore>,
+    ) -> Result<Desk, LoadError> {
+        let forms = FormSet::load(&root.join("content").join("forms"))?;
+        let theme = Theme::load(root, &config.theme)?;
+        let site = SiteView::new(&config, &theme, Addressing::Absolute);
+        Ok(Desk {
+            clock: Clock::from_config(&config),
+            config,
+            forms,
+            theme,
+            site,
+            store,
+            rate_limit: DEFAULT_RATE_LIMIT,
+            stored: None,
+        })
+    }
+
+    /// Where the thank-you page of a ticket is.
+    pub fn receipt_url(&self, kind: &str, reference: &str) -> String {
+        format!(
+            "{}/forms/{kind}/received/{reference}",
+            self.config.desk_endpoint()
+        )
+    }
+
+    /// Stores a validated submission as a ticket, or finds the ticket the
+    /// same submission made before.
+    pub async fn file(
+        &self,
+        form: &FormDefinition,
+        valid: Validated,
+        token: Option<&str>,
+    ) -> Result<Created, StoreError> {
+        let idempotency = match token {
+            Some(token) => Idempotency::Token(token.to_owned()),
+            None => Idempotency::Digest(digest(&valid)),
+        };
+        let received_at = self.clock.now();
+        let within = form
+            .commitment_by_id(&valid.commitment)
+            .map(|c| c.within)
+            .unwrap_or(std::time::Duration::from_secs(24 * 3600));
+        let mut attempt = 0;
+        loop {
+            let reference =
+                ticket::new_reference(&form.reference_prefix, self.clock.local(received_at))
+                    .map_err(|e| {
+                        StoreError::Backend(format!("no randomness for a reference: {e}"))
+                    })?;
+            let ticket = Ticket {
+                reference,
+                kind: form.kind.clone(),
+                fields: valid.values.clone(),
+                received_at,
+                status: Status::Received,
+                urgency: valid.commitment.clone(),
+                department: valid.department.clone(),
+                due_at: ticket::due_at(received_at, within),
+                version: 1,
+                mail: MailState {
+                    sent: false,
+                    attempts: 0,
+                    last_error: None,
+                    next_attempt: received_at,
+                },
+            };
+            match self.store.create(ticket, idempotency.clone()).await {
+                Err(StoreError::ReferenceTaken(_)) if attempt < 5 => attempt += 1,
+                Ok(created) => {
+                    if let (Created::New(_), Some(stored)) = (&created, &self.stored) {
+                        stored.notify_one();
+                    }
+                    return Ok(created);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Identifies "the same submission" without keeping its text: a hash of
+/// the validated values in the form's order.
+fn digest(valid: &Validated) -> String {
+    let mut hasher = Sha256::new();
+    for (name, value) in &valid.values {
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(value.as_bytes());
+        hasher.update([0]);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

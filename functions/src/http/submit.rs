@@ -1,0 +1,234 @@
+//! `POST /forms/{kind}`: request → validate → store → (notify later).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DurationRound, TimeDelta};
+use forms::{FormView, Submission};
+use serde_json::json;
+use templates::{FORM_TEMPLATE, FormContext};
+
+use super::client::ClientKey;
+use super::intake;
+use super::reply::{self, Format};
+use crate::desk::Desk;
+use crate::store::Created;
+
+pub async fn submit(
+    State(desk): State<Arc<Desk>>,
+    Path(kind): Path<String>,
+    client: ClientKey,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let format = Format::of(&headers);
+    let (outcome, response) = handle(&desk, &kind, &client, &headers, body, format).await;
+    // The log line carries what the desk needs to trace a request and
+    // nothing an owner typed.
+    tracing::info!(
+        kind = %kind,
+        reference = outcome.reference.as_deref().unwrap_or("-"),
+        outcome = outcome.name,
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_millis() as u64,
+        "form submission"
+    );
+    response
+}
+
+struct Outcome {
+    name: &'static str,
+    reference: Option<String>,
+}
+
+fn outcome(name: &'static str) -> Outcome {
+    Outcome {
+        name,
+        reference: None,
+    }
+}
+
+async fn handle(
+    desk: &Desk,
+    kind: &str,
+    client: &ClientKey,
+    headers: &HeaderMap,
+    body: Body,
+    format: Format,
+) -> (Outcome, Response) {
+    let Some(form) = desk.forms.get(kind) else {
+        return (
+            outcome("unknown_form"),
+            super::receipt::not_found(desk, format),
+        );
+    };
+    let submission = match intake::read(headers, body).await {
+        Ok(s) => s,
+        Err(e) => return (outcome("bad_request"), reply::intake_error(format, e)),
+    };
+    match rate_limited(desk, client).await {
+        Ok(None) => {}
+        Ok(Some(retry_after)) => {
+            return (
+                outcome("rate_limited"),
+                reply::too_many(format, retry_after),
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "rate limit check failed");
+            return (outcome("store_failed"), reply::unavailable(format));
+        }
+    }
+    if submission.is_spam(form) {
+        // A normal-looking answer, so a bot learns nothing; nothing stored.
+        let reference = crate::ticket::new_reference(
+            &form.reference_prefix,
+            desk.clock.local(desk.clock.now()),
+        )
+        .unwrap_or_default();
+        return (
+            outcome("honeypot"),
+            accepted(desk, form, format, &reference, desk.clock.now(), None),
+        );
+    }
+    let valid = match form.validate(&submission) {
+        Ok(valid) => valid,
+        Err(errors) => {
+            return (
+                outcome("invalid"),
+                rejected(desk, form, format, &submission, &errors),
+            );
+        }
+    };
+    match desk.file(form, valid, submission.token()).await {
+        Ok(created) => {
+            let ticket = created.ticket();
+            let name = match created {
+                Created::New(_) => "stored",
+                Created::Existing(_) => "repeat",
+            };
+            let response = accepted(
+                desk,
+                form,
+                format,
+                &ticket.reference,
+                ticket.due_at,
+                Some(&ticket.urgency),
+            );
+            (
+                Outcome {
+                    name,
+                    reference: Some(ticket.reference.clone()),
+                },
+                response,
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, kind = %kind, "storing a ticket failed");
+            (outcome("store_failed"), reply::unavailable(format))
+        }
+    }
+}
+
+/// Counts this request in the client's current minute; `Some(seconds)`
+/// to wait when the limit is reached.
+async fn rate_limited(
+    desk: &Desk,
+    client: &ClientKey,
+) -> Result<Option<u64>, crate::store::StoreError> {
+    let now = desk.clock.now();
+    let window = now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now);
+    let window_end = window + TimeDelta::minutes(1);
+    let key = format!("rate#{}#{}", client.0, window.timestamp());
+    let count = desk.store.count_hit(&key, window_end).await?;
+    if count > desk.rate_limit {
+        let wait = (window_end - now).num_seconds().max(1) as u64;
+        Ok(Some(wait))
+    } else {
+        Ok(None)
+    }
+}
+
+fn accepted(
+    desk: &Desk,
+    form: &forms::FormDefinition,
+    format: Format,
+    reference: &str,
+    due: chrono::DateTime<chrono::Utc>,
+    urgency: Option<&str>,
+) -> Response {
+    let receipt_url = desk.receipt_url(&form.kind, reference);
+    match format {
+        Format::Json => {
+            let commitment = urgency
+                .and_then(|u| form.commitment_by_id(u))
+                .or_else(|| form.commitment_by_id(&form.commitment))
+                .map(|c| c.text.as_str())
+                .unwrap_or("");
+            let body = json!({
+                "reference": reference,
+                "due": desk.clock.local(due).to_rfc3339(),
+                "due_display": format!("{} 前", desk.clock.display(due)),
+                "commitment": commitment,
+                "receipt_url": receipt_url,
+            });
+            (StatusCode::CREATED, Json(body)).into_response()
+        }
+        Format::Html => {
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            if let Ok(location) = HeaderValue::from_str(&receipt_url) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            response
+        }
+    }
+}
+
+fn rejected(
+    desk: &Desk,
+    form: &forms::FormDefinition,
+    format: Format,
+    submission: &Submission,
+    errors: &forms::ValidationErrors,
+) -> Response {
+    match format {
+        Format::Json => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "errors": errors.errors })),
+        )
+            .into_response(),
+        Format::Html => {
+            let action = format!("{}/forms/{}", desk.config.desk_endpoint(), form.kind);
+            let view = FormView::with_errors(form, action, submission, errors);
+            match desk
+                .theme
+                .render(FORM_TEMPLATE, &desk.site, &FormContext { form: view })
+            {
+                Ok(page) => reply::html(StatusCode::UNPROCESSABLE_ENTITY, page),
+                Err(e) => {
+                    tracing::error!(error = %e, "rendering the form page failed");
+                    reply::unavailable(format)
+                }
+            }
+        }
+    }
+}
+
+/// Someone opened the address a form posts to: show them the form.
+pub async fn to_form_page(State(desk): State<Arc<Desk>>, Path(kind): Path<String>) -> Response {
+    if desk.forms.get(&kind).is_none() {
+        return super::receipt::not_found(&desk, Format::Html);
+    }
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("{}/forms/{kind}/", desk.config.base_url))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}

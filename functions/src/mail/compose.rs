@@ -1,0 +1,197 @@
+//! Writing the desk email for a ticket.
+
+use std::collections::BTreeMap;
+
+use forms::{FormDefinition, FormSet};
+use lettre::Message;
+use lettre::message::{Mailbox, MultiPart, SinglePart, header::ContentType};
+
+use super::MailError;
+use crate::ticket::Ticket;
+use crate::time::Clock;
+
+/// Everything needed to turn a ticket into the desk email.
+pub struct Composer {
+    forms: FormSet,
+    from: Mailbox,
+    /// Department id → address, where the environment overrides the form data.
+    overrides: BTreeMap<String, Mailbox>,
+    clock: Clock,
+}
+
+impl Composer {
+    pub fn new(
+        forms: FormSet,
+        from: Mailbox,
+        overrides: BTreeMap<String, Mailbox>,
+        clock: Clock,
+    ) -> Composer {
+        Composer {
+            forms,
+            from,
+            overrides,
+            clock,
+        }
+    }
+
+    fn recipient(&self, department: &str) -> Result<Mailbox, MailError> {
+        if let Some(mailbox) = self.overrides.get(department) {
+            return Ok(mailbox.clone());
+        }
+        let dept = self.forms.department(department).ok_or_else(|| {
+            MailError::Compose(format!(
+                "the department `{department}` is not in departments.yaml"
+            ))
+        })?;
+        dept.email.parse().map_err(|e| {
+            MailError::Compose(format!("the address of `{department}` is not valid: {e}"))
+        })
+    }
+
+    pub fn compose(&self, ticket: &Ticket) -> Result<Message, MailError> {
+        let form = self.forms.get(&ticket.kind).ok_or_else(|| {
+            MailError::Compose(format!("there is no form `{}` any more", ticket.kind))
+        })?;
+        let facts = self.facts(form, ticket);
+        let subject = format!(
+            "[{}·{}] {} · {} · {}前",
+            form.noun,
+            form.commitment_by_id(&ticket.urgency)
+                .map(|c| c.label.as_str())
+                .unwrap_or(&ticket.urgency),
+            ticket.reference,
+            facts[3].1,
+            self.clock.display(ticket.due_at),
+        );
+        let answers = answers(form, ticket);
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(self.recipient(&ticket.department)?)
+            .subject(subject)
+            .message_id(Some(format!("<{}@request-desk>", ticket.reference)));
+        // Staff can answer the owner directly, when the owner gave an address
+        // that is a valid mailbox (never anything that could add a header).
+        if let Some(reply) = ticket
+            .fields
+            .iter()
+            .find(|(n, _)| n == "email")
+            .and_then(|(_, v)| v.parse::<Mailbox>().ok())
+        {
+            builder = builder.reply_to(reply);
+        }
+        builder
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(plain_text(form, &facts, &answers)),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(html(form, &facts, &answers)),
+                    ),
+            )
+            .map_err(|e| MailError::Compose(e.to_string()))
+    }
+
+    /// The desk's facts about the ticket, label and value.
+    fn facts(&self, form: &FormDefinition, ticket: &Ticket) -> Vec<(&'static str, String)> {
+        let commitment = form.commitment_by_id(&ticket.urgency);
+        let department = self
+            .forms
+            .department(&ticket.department)
+            .map(|d| d.name.clone())
+            .unwrap_or_else(|| ticket.department.clone());
+        vec![
+            ("编号", ticket.reference.clone()),
+            ("类型", form.noun.clone()),
+            (
+                "紧急程度",
+                commitment
+                    .map(|c| format!("{}（{}）", c.label, c.text))
+                    .unwrap_or_else(|| ticket.urgency.clone()),
+            ),
+            ("负责部门", department),
+            ("收到时间", self.clock.display(ticket.received_at)),
+            (
+                "截止时间",
+                format!("{} 前", self.clock.display(ticket.due_at)),
+            ),
+        ]
+    }
+}
+
+/// What the owner filled in, with option values shown as their labels.
+fn answers<'a>(form: &'a FormDefinition, ticket: &'a Ticket) -> Vec<(&'a str, String)> {
+    form.fields
+        .iter()
+        .filter_map(|field| {
+            let value = ticket
+                .fields
+                .iter()
+                .find(|(n, _)| *n == field.name)
+                .map(|(_, v)| v.as_str())?;
+            let shown = match field.choice(value) {
+                Some(choice) => choice.label.clone(),
+                None if field.kind == forms::FieldType::Checkbox => {
+                    if value.is_empty() { "否" } else { "是" }.to_owned()
+                }
+                None if value.is_empty() => "（未填写）".to_owned(),
+                None => value.to_owned(),
+            };
+            Some((field.label.as_str(), shown))
+        })
+        .collect()
+}
+
+fn plain_text(
+    form: &FormDefinition,
+    facts: &[(&str, String)],
+    answers: &[(&str, String)],
+) -> String {
+    let mut text = format!("新的{}：{}\n\n", form.noun, facts[0].1);
+    for (label, value) in facts {
+        text.push_str(&format!("{label}：{value}\n"));
+    }
+    text.push_str("\n—— 业主填写的内容 ——\n");
+    for (label, value) in answers {
+        if value.contains('\n') {
+            text.push_str(&format!("{label}：\n"));
+            for line in value.lines() {
+                text.push_str(&format!("    {line}\n"));
+            }
+        } else {
+            text.push_str(&format!("{label}：{value}\n"));
+        }
+    }
+    text.push_str(
+        "\n请按“谁接待，谁跟踪”跟进到底，处理后回访业主。业主个人信息仅用于处理本单，请勿外传。\n",
+    );
+    text
+}
+
+fn html(form: &FormDefinition, facts: &[(&str, String)], answers: &[(&str, String)]) -> String {
+    use templates::escape_html as e;
+    let rows = |pairs: &[(&str, String)]| -> String {
+        pairs
+            .iter()
+            .map(|(label, value)| {
+                format!(
+                    "<tr><th align=\"left\" valign=\"top\">{}</th><td style=\"white-space:pre-wrap\">{}</td></tr>",
+                    e(label),
+                    e(value)
+                )
+            })
+            .collect()
+    };
+    format!(
+        "<!doctype html><html lang=\"zh-Hans\"><body><h1>新的{}：{}</h1><table>{}</table><h2>业主填写的内容</h2><table>{}</table>\
+         <p>请按“谁接待，谁跟踪”跟进到底，处理后回访业主。业主个人信息仅用于处理本单，请勿外传。</p></body></html>",
+        e(&form.noun),
+        e(&facts[0].1),
+        rows(facts),
+        rows(answers)
+    )
+}

@@ -1,0 +1,25 @@
+//! The desk email: composed from a ticket and its form, sent through a
+//! transport (a folder of `.eml` files locally; SES or SMTP when deployed).
+
+mod compose;
+mod outbox;
+
+use async_trait::async_trait;
+
+pub use compose::Composer;
+pub use outbox::Outbox;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("cannot compose the desk email: {0}")]
+    Compose(String),
+    #[error("cannot send the desk email: {0}")]
+    Send(String),
+}
+
+/// Sends one composed message. A transport may be asked to send the same
+/// ticket's message again after a failure, so it should not mind repeats.
+#[async_trait]
+pub trait MailTransport: Send + Sync {
+    async fn send(&self, reference: &str, message: &lettre::Message) -> Result<(), MailError>;
+}
