@@ -15,3 +15,4 @@ pub mod settings;
 pub mod store;
 pub mod ticket;
 pub mod time;
+pub mod logging;

@@ -82,16 +82,7 @@ fn main() -> ExitCode {
             println!("Checked {summary}: no problems");
         }),
         Command::Serve { site, port, data } => {
-            // The desk logs one JSON line per request: reference, kind,
-            // outcome, latency; never what an owner typed.
-            tracing_subscriber::fmt()
-                .json()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-                )
-                .with_writer(std::io::stderr)
-                .init();
+            desk::logging::init_json();
             let options = site.options();
             let data = data.unwrap_or_else(|| options.root.join(".data"));
             site_gen::serve::run(options, port, data)
