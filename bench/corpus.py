@@ -697,7 +697,8 @@ def cmd_report(args) -> None:
     for n in sizes:
         sg = builds.get(("site-gen", n))
         hg = builds.get(("hugo", n))
-        for tool, r in (("site-gen", sg), ("hugo", hg)):
+        check = builds.get(("site-gen-check", n))
+        for tool, r in (("site-gen", sg), ("  check", check), ("hugo", hg)):
             if not r:
                 continue
             ratio = ""
@@ -706,6 +707,7 @@ def cmd_report(args) -> None:
             print(
                 f"{n:>6}  {tool:<10} {r['best']:>8.3f} {n / r['best']:>9.0f} {mb(r['peak_kib']):>9.0f}   {ratio}"
             )
+    print("(check = site-gen check: every page rendered, nothing written; ratios = site-gen / Hugo)")
     if not any(t == "hugo" for t, _ in builds):
         print()
         print("hugo is not installed, so there is no same-machine comparison.")
@@ -755,7 +757,7 @@ def cmd_report(args) -> None:
 
     # Anything unusual a tool printed: warnings are findings too.
     for (tool, n), r in sorted(builds.items()):
-        out = [l for l in r["output"].splitlines() if l.strip() and not l.startswith("Built ")]
+        out = [l for l in r["output"].splitlines() if l.strip() and not l.startswith(("Built ", "Checked "))]
         if out:
             print()
             print(f"{tool} printed on the {n}-page build:")

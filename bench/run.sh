@@ -69,6 +69,11 @@ for n in "${sizes[@]}"; do
     python3 "$HELPER" measure --tool site-gen --pages "$n" --runs "$RUNS" \
         --timeout "$RUN_TIMEOUT" --results "$RESULTS" -- \
         "$BIN" build --root "$site" --out "$site/public"
+    # The same work without writing files: the gap to `build` is what the
+    # file system costs (staging folder, swap, removing the old output).
+    python3 "$HELPER" measure --tool site-gen-check --pages "$n" --runs "$RUNS" \
+        --timeout "$RUN_TIMEOUT" --results "$RESULTS" -- \
+        "$BIN" check --root "$site"
 
     if [[ -n $HUGO ]]; then
         # Beside the site, not in it: Hugo reads the very same content/.

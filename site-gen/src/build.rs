@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use config::Config;
 use forms::FormSet;
+use std::collections::HashMap;
+
 use rayon::prelude::*;
 use templates::{Addressing, SiteView, Theme};
 
@@ -101,7 +103,17 @@ pub struct Site {
     pub today: NaiveDate,
 }
 
+/// One file the build writes besides the pages: its address, its place in
+/// the output folder, and the source it comes from (named in messages).
+pub struct Output {
+    pub url: String,
+    pub file: PathBuf,
+    pub source: PathBuf,
+}
+
 impl Site {
+    /// Loads and checks everything. Every problem found in any file is
+    /// reported in one go: content, links, forms and templates.
     pub fn load(options: &BuildOptions) -> Result<Site, Error> {
         // `content/x.md` reads better in messages than `./content/x.md`.
         let root = &if options.root == Path::new(".") {
@@ -114,22 +126,21 @@ impl Site {
             config.base_url = base_url.trim_end_matches('/').to_owned();
         }
         let mut problems = Vec::new();
-        let theme = Theme::load(root, &config.theme)
-            .map_err(|e| {
-                problems.push(Diagnostic::new(
-                    root.join("themes").join(&config.theme),
-                    None,
-                    e.to_string(),
-                ))
-            })
-            .ok();
-        let forms = FormSet::load(&root.join("content").join(FORMS_DIR))
-            .map_err(|e| problems.push(e.into()))
-            .ok();
-        let content = content::load(&root.join("content"), options.drafts)
-            .map_err(|mut d| problems.append(&mut d))
-            .ok();
-        let (Some(theme), Some(forms), Some(mut content)) = (theme, forms, content) else {
+        let theme = match Theme::load(root, &config.theme) {
+            Ok(theme) => Some(theme),
+            Err(e) => {
+                problems.push(theme_diagnostic(root, &config.theme, e));
+                None
+            }
+        };
+        let forms_dir = root.join("content").join(FORMS_DIR);
+        let forms = FormSet::load(&forms_dir).unwrap_or_else(|e| {
+            problems.push(e.into());
+            FormSet::default()
+        });
+        let (content, mut content_problems) = content::load(&root.join("content"), options.drafts);
+        problems.append(&mut content_problems);
+        let Some(mut content) = content else {
             return Err(Error::Invalid(problems));
         };
 
@@ -148,6 +159,8 @@ impl Site {
             .collect();
         let page_html: Vec<Rendered> = content.pages.par_iter_mut().map(render_doc).collect();
 
+        let theme_loaded = theme.is_some();
+        let theme = theme.unwrap_or_else(Theme::empty);
         let mut site_view = SiteView::new(&config, &theme, Addressing::SitePath);
         site_view.live_reload = options.live_reload;
         let site = Site {
@@ -163,12 +176,16 @@ impl Site {
                 .today
                 .unwrap_or_else(|| chrono::Local::now().date_naive()),
         };
-        let problems = site.validate()?;
+        problems.extend(site.validate(&forms_dir));
         if problems.is_empty() {
-            Ok(site)
-        } else {
-            Err(Error::Invalid(problems))
+            return Ok(site);
         }
+        if theme_loaded
+            && let Err(Error::Invalid(mut template_problems)) = render::write_site(&site, &Discard)
+        {
+            problems.append(&mut template_problems);
+        }
+        Err(Error::Invalid(problems))
     }
 
     /// Every document with its rendering, sections first.
@@ -182,63 +199,77 @@ impl Site {
         sections.chain(self.content.pages.iter().zip(&self.page_html))
     }
 
-    /// Addresses written besides the pages, each with what writes it.
-    pub fn other_outputs(&self) -> Result<Vec<(String, PathBuf)>, Error> {
+    /// Files written besides the pages.
+    fn other_outputs(&self, forms_dir: &Path) -> Vec<Output> {
         let mut outputs = Vec::new();
-        for (path, file) in &self.content.assets {
-            outputs.push((path.url(), file.clone()));
+        for (path, source) in &self.content.assets {
+            outputs.push(Output {
+                url: path.url(),
+                file: path.output_file(),
+                source: source.clone(),
+            });
         }
-        let forms_dir = self.root.join("content").join(FORMS_DIR);
-        for form in self.forms.iter() {
-            outputs.push((
-                render::form_url(&form.kind),
-                forms_dir.join(format!("{}.yaml", form.kind)),
-            ));
+        for kind in form_kinds(&self.forms, forms_dir) {
+            let page = render::form_page(&kind);
+            outputs.push(Output {
+                url: page.url(),
+                file: page.output_file(),
+                source: forms_dir.join(format!("{kind}.yaml")),
+            });
         }
-        let static_files = self
-            .theme
-            .static_files()
-            .map_err(|e| invalid_from(&self.root, e.to_string()))?;
-        for (relative, file) in static_files {
-            let Some(path) = ContentPath::new(&Path::new("static").join(relative)) else {
-                continue;
-            };
-            outputs.push((path.url(), file));
+        for (relative, source) in self.theme.static_files().unwrap_or_default() {
+            if let Some(path) = ContentPath::new(&Path::new("static").join(relative)) {
+                outputs.push(Output {
+                    url: path.url(),
+                    file: path.output_file(),
+                    source,
+                });
+            }
         }
         for generated in render::GENERATED {
-            outputs.push((format!("/{generated}"), self.root.join("config.yaml")));
+            outputs.push(Output {
+                url: format!("/{generated}"),
+                file: PathBuf::from(generated),
+                source: self.root.join(config::FILE_NAME),
+            });
         }
-        Ok(outputs)
+        outputs
     }
 
-    fn validate(&self) -> Result<Vec<Diagnostic>, Error> {
+    fn validate(&self, forms_dir: &Path) -> Vec<Diagnostic> {
         let mut problems = Vec::new();
         let mut index = LinkIndex::default();
-        let mut owners: std::collections::HashMap<String, PathBuf> = Default::default();
-        let mut claim = |url: String, file: &Path, problems: &mut Vec<Diagnostic>| {
-            if let Some(first) = owners.get(&url) {
+        // Two sources writing one output file: the later would silently
+        // replace the earlier.
+        let mut writers: HashMap<PathBuf, PathBuf> = HashMap::new();
+        let mut claim = |file: PathBuf, source: &Path, problems: &mut Vec<Diagnostic>| {
+            if let Some(first) = writers.get(&file) {
                 problems.push(
                     Diagnostic::new(
-                        file,
+                        source,
                         None,
                         format!(
-                            "this file would be written to {url}, as {} is",
-                            first.display()
+                            "this file and {} would both be written to {} in the output",
+                            first.display(),
+                            file.display()
                         ),
                     )
                     .help("rename or move one of the two files"),
                 );
             } else {
-                owners.insert(url, file.to_owned());
+                writers.insert(file, source.to_owned());
             }
         };
         for (doc, rendered) in self.documents() {
-            claim(doc.path.url(), &doc.file, &mut problems);
+            claim(doc.path.output_file(), &doc.file, &mut problems);
             index.add_document(&doc.path, &rendered.headings);
         }
-        for (url, file) in self.other_outputs()? {
-            claim(url.clone(), &file, &mut problems);
-            index.add_url(url);
+        for path in &self.content.unreadable {
+            index.add_unchecked(path);
+        }
+        for output in self.other_outputs(forms_dir) {
+            claim(output.file, &output.source, &mut problems);
+            index.add_url(output.url);
         }
         let checked: Vec<Vec<Diagnostic>> = self
             .documents()
@@ -272,7 +303,7 @@ impl Site {
                 );
             }
         }
-        Ok(problems)
+        problems
     }
 
     fn summary(&self, started: Instant) -> BuildSummary {
@@ -285,6 +316,33 @@ impl Site {
     }
 }
 
-fn invalid_from(root: &Path, message: String) -> Error {
-    Error::Invalid(vec![Diagnostic::new(root, None, message)])
+/// The forms the site has, even when a definition failed to load, so
+/// links to its page are not reported as broken on top of that failure.
+fn form_kinds(forms: &FormSet, forms_dir: &Path) -> Vec<String> {
+    if !forms.is_empty() {
+        return forms.iter().map(|f| f.kind.clone()).collect();
+    }
+    let Ok(entries) = std::fs::read_dir(forms_dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name != forms::DEPARTMENTS_FILE)
+        .filter_map(|name| name.strip_suffix(".yaml").map(str::to_owned))
+        .collect()
+}
+
+/// A theme that failed to load, reported against the template at fault
+/// when one is named.
+fn theme_diagnostic(root: &Path, theme: &str, error: templates::TemplateError) -> Diagnostic {
+    match error {
+        templates::TemplateError::Syntax {
+            file,
+            line,
+            message,
+        } => Diagnostic::new(file, line, message).help(
+            "fix the template's syntax; Tera's documentation lists what a template may contain",
+        ),
+        other => Diagnostic::new(root.join("themes").join(theme), None, other.to_string()),
+    }
 }

@@ -108,6 +108,8 @@ pub struct LinkIndex {
     pages_by_url: HashMap<String, ContentPath>,
     /// Other addresses the build writes (assets, form pages, static files).
     other_urls: HashSet<String>,
+    /// Documents whose headings are unknown because they did not parse.
+    unchecked: HashSet<ContentPath>,
 }
 
 impl LinkIndex {
@@ -117,6 +119,13 @@ impl LinkIndex {
             path.clone(),
             headings.iter().map(|h| h.id.clone()).collect(),
         );
+    }
+
+    /// A document that exists but could not be read: links to it count,
+    /// its headings are unknown.
+    pub fn add_unchecked(&mut self, path: &ContentPath) {
+        self.pages_by_url.insert(path.url(), path.clone());
+        self.unchecked.insert(path.clone());
     }
 
     pub fn add_url(&mut self, url: String) {
@@ -165,13 +174,16 @@ impl LinkIndex {
                             at(format!("the link `{}` points to no address of this site", link.dest))
                                 .help("to link to a page, write a relative link to its .md file, e.g. ../fees/payment.md"),
                         );
-                    } else if let (Some(page), Some(fragment)) = (page, fragment) {
+                    } else if let (Some(page), Some(fragment)) =
+                        (page.filter(|p| !self.unchecked.contains(*p)), fragment)
+                    {
                         problems.extend(self.check_anchor(page, &fragment, &link.dest, at));
                     }
                 }
                 Target::Content { path, fragment } => {
                     if path.is_markdown() {
-                        if !self.anchors.contains_key(&path) {
+                        if self.unchecked.contains(&path) {
+                        } else if !self.anchors.contains_key(&path) {
                             problems.push(
                                 at(format!(
                                     "the link `{}` points to content/{}, which does not exist",

@@ -62,6 +62,12 @@ impl Staging {
                 )));
             }
         }
+        if target.exists() && !target.is_dir() {
+            return Err(Error::Output(format!(
+                "refusing to build into {}: it is a file, not a folder; choose another --out",
+                target.display()
+            )));
+        }
         if target.is_dir() && !target.join(MARKER).exists() && !is_empty_dir(&target) {
             return Err(Error::Output(format!(
                 "refusing to replace {}: it is not empty and was not made by site-gen; choose another --out or empty it",

@@ -98,6 +98,15 @@ fn default_theme() -> String {
     "default".to_owned()
 }
 
+/// A YAML error as a line and a message. serde_yaml appends "at line X
+/// column Y" to its message; the line is returned on its own instead, so it
+/// can be shown once and, for text cut out of a larger file, corrected.
+pub fn yaml_error(err: &serde_yaml::Error) -> (Option<usize>, String) {
+    let raw = err.to_string();
+    let message = raw.split(" at line ").next().unwrap_or(&raw).to_owned();
+    (err.location().map(|l| l.line()), message)
+}
+
 impl Config {
     /// Parses the configuration text; `path` only names the file in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {

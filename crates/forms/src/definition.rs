@@ -25,6 +25,15 @@ pub enum FormError {
 }
 
 impl FormError {
+    fn yaml(path: &Path, err: &serde_yaml::Error) -> FormError {
+        let (line, message) = config::yaml_error(err);
+        FormError::Invalid {
+            path: path.to_owned(),
+            line,
+            message,
+        }
+    }
+
     fn invalid(path: &Path, message: impl Into<String>) -> FormError {
         FormError::Invalid {
             path: path.to_owned(),
@@ -200,11 +209,7 @@ impl FormDefinition {
         departments: &BTreeMap<String, Department>,
     ) -> Result<FormDefinition, FormError> {
         let mut form: FormDefinition =
-            serde_yaml::from_str(text).map_err(|e| FormError::Invalid {
-                path: path.to_owned(),
-                line: e.location().map(|l| l.line()),
-                message: e.to_string(),
-            })?;
+            serde_yaml::from_str(text).map_err(|e| FormError::yaml(path, &e))?;
         form.kind = kind.to_owned();
         form.check(path, departments)?;
         for field in &mut form.fields {
@@ -397,11 +402,8 @@ impl FormSet {
         path: &Path,
         text: &str,
     ) -> Result<BTreeMap<String, Department>, FormError> {
-        let file: DepartmentsFile = serde_yaml::from_str(text).map_err(|e| FormError::Invalid {
-            path: path.to_owned(),
-            line: e.location().map(|l| l.line()),
-            message: e.to_string(),
-        })?;
+        let file: DepartmentsFile =
+            serde_yaml::from_str(text).map_err(|e| FormError::yaml(path, &e))?;
         Ok(file.departments)
     }
 

@@ -16,6 +16,13 @@ pub enum TemplateError {
     MissingTheme { name: String, path: PathBuf },
     #[error("{message}")]
     Load { message: String },
+    /// A template file that does not parse.
+    #[error("{}{}: {message}", file.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Syntax {
+        file: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
     #[error("template `{template}` failed: {message}")]
     Render { template: String, message: String },
     #[error("cannot read {path}: {source}")]
@@ -70,6 +77,15 @@ impl Theme {
             tera,
             static_dirs: vec![theme_dir.join("static"), root.join("static")],
         })
+    }
+
+    /// A theme with no templates and no files: what a site is checked
+    /// against when its own theme failed to load.
+    pub fn empty() -> Theme {
+        Theme {
+            tera: Tera::default(),
+            static_dirs: Vec::new(),
+        }
     }
 
     pub fn has_template(&self, name: &str) -> bool {
@@ -141,7 +157,66 @@ fn parse_dir(dir: &Path) -> Result<Tera, TemplateError> {
         return Ok(Tera::default());
     }
     let glob = format!("{}/**/*.{{html,xml,txt}}", dir.display());
-    Tera::parse(&glob).map_err(|e| TemplateError::Load {
-        message: describe(&e),
+    Tera::parse(&glob).map_err(|e| match find_syntax_error(dir) {
+        Some(found) => found,
+        None => TemplateError::Load {
+            message: describe(&e),
+        },
     })
+}
+
+/// Tera names the broken file only inside its message; parsing the files
+/// one by one finds it, so the error can point at it.
+fn find_syntax_error(dir: &Path) -> Option<TemplateError> {
+    let files = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten();
+    for entry in files.filter(|e| e.file_type().is_file()) {
+        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        let name = entry
+            .path()
+            .strip_prefix(dir)
+            .unwrap_or(entry.path())
+            .to_string_lossy();
+        if let Err(e) = tera::Template::new(&name, None, &text) {
+            // Tera's parser says where: " --> 5:20", then the line quoted.
+            let detail = describe(&e).trim().to_owned();
+            let line = detail
+                .split_once("--> ")
+                .and_then(|(_, rest)| rest.split(':').next()?.trim().parse().ok());
+            return Some(TemplateError::Syntax {
+                file: entry.path().to_owned(),
+                line,
+                message: format!("Failed to parse the template:\n{detail}"),
+            });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_syntax_error_names_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ok.html"), "<p>{{ x }}</p>").unwrap();
+        std::fs::write(dir.path().join("page.html"), "\n<p>{{ page.summary }</p>\n").unwrap();
+        match parse_dir(dir.path()) {
+            Err(TemplateError::Syntax {
+                file,
+                line,
+                message,
+            }) => {
+                assert!(file.ends_with("page.html"), "{}", file.display());
+                assert_eq!(line, Some(2), "{message}");
+            }
+            Err(other) => panic!("not attributed: {other}"),
+            Ok(_) => panic!("parsed"),
+        }
+    }
 }

@@ -27,7 +27,8 @@ async fn main() -> ExitCode {
 
 async fn start(root: PathBuf) -> Result<(), String> {
     let config = config::Config::from_root(&root).map_err(|e| e.to_string())?;
-    let settings = Settings::from_env(root, PathBuf::from("/tmp/desk")).map_err(|e| e.to_string())?;
+    let settings =
+        Settings::from_env(root, PathBuf::from("/tmp/desk")).map_err(|e| e.to_string())?;
     let backends = backends(&settings).await.map_err(|e| e.to_string())?;
     // Mail is not sent here: the table's stream wakes the notify function.
     let (desk, _) = assemble(&settings, config, &backends, None).map_err(|e| e.to_string())?;

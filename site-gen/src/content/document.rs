@@ -15,6 +15,7 @@ pub struct Document {
     pub body: String,
     /// The line of the file the body starts on, for error messages.
     pub body_line: usize,
+    key_lines: Vec<(String, usize)>,
 }
 
 impl Document {
@@ -24,10 +25,19 @@ impl Document {
         Ok(Document {
             body: parts.body.to_owned(),
             body_line: parts.body_line,
+            key_lines: parts.key_lines,
             meta: parts.front_matter,
             path,
             file,
         })
+    }
+
+    /// The line a front-matter key is written on.
+    pub fn line_of(&self, key: &str) -> Option<usize> {
+        self.key_lines
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, line)| *line)
     }
 
     pub fn from_file(path: ContentPath, file: &Path) -> Result<Document, Diagnostic> {

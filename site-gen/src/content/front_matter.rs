@@ -37,6 +37,8 @@ impl FrontMatter {
 #[derive(Debug)]
 pub struct Split<'a> {
     pub front_matter: FrontMatter,
+    /// The file line of each top-level key, for messages about a key.
+    pub key_lines: Vec<(String, usize)>,
     pub body: &'a str,
     pub body_line: usize,
 }
@@ -64,8 +66,19 @@ pub fn split<'a>(file: &Path, text: &'a str) -> Result<Split<'a>, Diagnostic> {
             let yaml = &text[yaml_start..offset];
             let body = &text[offset + line.len()..];
             let front_matter = parse(file, yaml)?;
+            let key_lines = yaml
+                .lines()
+                .enumerate()
+                .filter_map(|(i, l)| {
+                    let (key, _) = l.split_once(':')?;
+                    let plain = !key.is_empty()
+                        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                    plain.then(|| (key.to_owned(), i + 2))
+                })
+                .collect();
             return Ok(Split {
                 front_matter,
+                key_lines,
                 body,
                 body_line: line_no + 1,
             });

@@ -41,11 +41,16 @@ pub struct Content {
     pub page_section: Vec<usize>,
     /// Files other than Markdown, copied beside the pages.
     pub assets: Vec<(ContentPath, PathBuf)>,
+    /// Markdown files that could not be read; links to them are not
+    /// reported again as broken.
+    pub unreadable: Vec<ContentPath>,
 }
 
 /// Reads every file under `content_dir` and arranges the Markdown files
-/// into sections. Drafts are left out unless `drafts` is set.
-pub fn load(content_dir: &Path, drafts: bool) -> Result<Content, Vec<Diagnostic>> {
+/// into sections. Drafts are left out unless `drafts` is set. Whatever can
+/// be read is returned with the problems found, so one run reports them all;
+/// there is no content at all only when the home page is missing.
+pub fn load(content_dir: &Path, drafts: bool) -> (Option<Content>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let mut markdown = Vec::new();
     let mut assets = Vec::new();
@@ -89,30 +94,29 @@ pub fn load(content_dir: &Path, drafts: bool) -> Result<Content, Vec<Diagnostic>
         .map(|(path, file)| Document::from_file(path.clone(), file))
         .collect();
     let mut documents = Vec::with_capacity(parsed.len());
-    for result in parsed {
+    let mut unreadable = Vec::new();
+    for (result, (path, _)) in parsed.into_iter().zip(markdown) {
         match result {
             Ok(doc) if doc.meta.draft && !drafts => {}
             Ok(doc) => documents.push(doc),
-            Err(d) => diagnostics.push(d),
+            Err(d) => {
+                diagnostics.push(d);
+                unreadable.push(path);
+            }
         }
     }
-    match arrange(content_dir, documents, assets) {
-        Ok(content) if diagnostics.is_empty() => Ok(content),
-        Ok(_) => Err(diagnostics),
-        Err(mut more) => {
-            diagnostics.append(&mut more);
-            Err(diagnostics)
-        }
-    }
+    let (content, mut more) = arrange(content_dir, documents, assets);
+    diagnostics.append(&mut more);
+    (content.map(|c| Content { unreadable, ..c }), diagnostics)
 }
 
 /// Puts every page in its section and every section in its parent, in
-/// reading order.
+/// reading order; a file with no section is left out and reported.
 pub fn arrange(
     content_dir: &Path,
     documents: Vec<Document>,
     assets: Vec<(ContentPath, PathBuf)>,
-) -> Result<Content, Vec<Diagnostic>> {
+) -> (Option<Content>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let (indexes, pages): (Vec<Document>, Vec<Document>) = documents
         .into_iter()
@@ -162,7 +166,7 @@ pub fn arrange(
             )
             .help("create content/_index.md with a `title` in its front matter"),
         );
-        return Err(diagnostics);
+        return (None, diagnostics);
     }
     let mut page_section = Vec::with_capacity(pages.len());
     let mut kept_pages = Vec::with_capacity(pages.len());
@@ -192,15 +196,14 @@ pub fn arrange(
         subs.sort_by(|&a, &b| reading_order(&sections[a].doc, &sections[b].doc, false));
         sections[i].subsections = subs;
     }
-    if !diagnostics.is_empty() {
-        return Err(diagnostics);
-    }
-    Ok(Content {
+    let content = Content {
         sections,
         pages: kept_pages,
         page_section,
         assets,
-    })
+        unreadable: Vec::new(),
+    };
+    (Some(content), diagnostics)
 }
 
 /// Notices: newest first. Everything else: by weight, unweighted last,
@@ -236,7 +239,12 @@ fn missing_index(content_dir: &Path, dir: &[String], file: &Path) -> Diagnostic 
 }
 
 fn expires_outside_notices(doc: &Document) -> Diagnostic {
-    Diagnostic::new(&doc.file, None, "`expires` only applies to notices").help(format!(
+    Diagnostic::new(
+        &doc.file,
+        doc.line_of("expires"),
+        "`expires` only applies to notices",
+    )
+    .help(format!(
         "move the file under content/{NOTICES_DIR}/ or remove `expires`"
     ))
 }

@@ -20,9 +20,9 @@ use crate::urls::ContentPath;
 /// Files the build writes that no content file names.
 pub const GENERATED: [&str; 3] = ["sitemap.xml", "robots.txt", "404.html"];
 
-/// Where the page of a form is on the site.
-pub fn form_url(kind: &str) -> String {
-    format!("/forms/{kind}/")
+/// The page of a form on the site, as if it were `content/forms/<kind>.md`.
+pub fn form_page(kind: &str) -> ContentPath {
+    ContentPath::from_parts(vec![crate::content::FORMS_DIR.into(), format!("{kind}.md")])
 }
 
 /// The small views of every page and section, built once and shared by
@@ -249,29 +249,28 @@ fn write_section(site: &Site, links: &Links, i: usize, sink: &dyn Sink) -> Resul
 fn write_forms(site: &Site, sink: &dyn Sink) -> Vec<Diagnostic> {
     let forms_dir = site.root.join("content").join(crate::content::FORMS_DIR);
     let endpoint = site.config.desk_endpoint();
+    let base = site.config.base_path();
     let mut problems = Vec::new();
     for form in site.forms.iter() {
         let source = forms_dir.join(format!("{}.yaml", form.kind));
-        let url = form_url(&form.kind);
+        let page = form_page(&form.kind);
         let view = forms::FormView::blank(form, format!("{endpoint}/forms/{}", form.kind));
         let html = site.theme.render(
             templates::FORM_TEMPLATE,
-            &site.site_view.at(&url),
+            &site.site_view.at(&format!("{base}{}", page.url())),
             &templates::FormContext { form: view },
         );
-        let file = ContentPath::from_parts(vec!["forms".into(), format!("{}.md", form.kind)])
-            .output_file();
-        problems.extend(emit(sink, &file, html, &source).err());
+        problems.extend(emit(sink, &page.output_file(), html, &source).err());
     }
     if let Some(form) = site.forms.iter().next() {
         let sample = templates::ReceiptView {
             form_title: form.title.clone(),
-            reference: "BX-20260101-ABCD".into(),
+            reference: "BX-20260101-7K3QX9".into(),
             received: "2026年1月1日 08:00".into(),
             due: "2026年1月1日 08:30 前".into(),
             commitment: "30 分钟内响应".into(),
             status: "已受理".into(),
-            form_url: form_url(&form.kind),
+            form_url: format!("{base}{}", form_page(&form.kind).url()),
             home_url: site.site_view.home_url.clone(),
         };
         if let Err(e) = site.theme.render(
@@ -279,11 +278,10 @@ fn write_forms(site: &Site, sink: &dyn Sink) -> Vec<Diagnostic> {
             &site.site_view,
             &templates::ReceiptContext { receipt: &sample },
         ) {
-            problems.push(Diagnostic::new(
-                site.root.join("themes"),
-                None,
-                e.to_string(),
-            ));
+            problems.push(
+                Diagnostic::new(site.root.join("themes"), None, e.to_string())
+                    .help("the thank-you page after a form is rendered from this template"),
+            );
         }
     }
     problems
