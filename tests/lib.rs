@@ -2,3 +2,9 @@
 
 #[path = "src/site.rs"]
 pub mod site;
+
+#[path = "src/desk.rs"]
+pub mod desk;
+
+#[path = "src/store_contract.rs"]
+pub mod store_contract;

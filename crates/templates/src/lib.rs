@@ -4,8 +4,7 @@
 mod theme;
 mod views;
 
-pub use tera::escape_html;
-pub use theme::{TemplateError, Theme};
+pub use theme::{TemplateError, Theme, escape_html};
 pub use views::{Addressing, FormContext, MenuItem, ReceiptContext, ReceiptView, SiteView};
 
 /// The template of a request form page.

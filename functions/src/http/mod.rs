@@ -12,7 +12,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderValue, Method, header};
 use axum::routing::{get, post};
-use tower_http::cors::CorsLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use client::ClientKey;
 pub use intake::BODY_LIMIT;
@@ -37,8 +37,10 @@ fn cors(desk: &Desk) -> CorsLayer {
     let layer = CorsLayer::new()
         .allow_methods([Method::POST])
         .allow_headers([header::CONTENT_TYPE, header::ACCEPT]);
+    // A list, not a single value: an origin not on it gets no CORS
+    // headers at all.
     match HeaderValue::from_str(&origin) {
-        Ok(value) => layer.allow_origin(value),
+        Ok(value) => layer.allow_origin(AllowOrigin::list([value])),
         Err(_) => layer,
     }
 }

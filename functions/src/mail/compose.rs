@@ -10,6 +10,18 @@ use super::MailError;
 use crate::ticket::Ticket;
 use crate::time::Clock;
 
+/// The desk email before it is encoded.
+#[derive(Debug, Clone)]
+pub struct DeskEmail {
+    pub to: Mailbox,
+    pub reply_to: Option<Mailbox>,
+    pub subject: String,
+    pub text: String,
+    /// The same as `text`; every value the owner typed is escaped.
+    pub html: String,
+    pub message_id: String,
+}
+
 /// Everything needed to turn a ticket into the desk email.
 pub struct Composer {
     forms: FormSet,
@@ -48,36 +60,52 @@ impl Composer {
         })
     }
 
-    pub fn compose(&self, ticket: &Ticket) -> Result<Message, MailError> {
+    /// The desk email for a ticket, as words.
+    pub fn draft(&self, ticket: &Ticket) -> Result<DeskEmail, MailError> {
         let form = self.forms.get(&ticket.kind).ok_or_else(|| {
             MailError::Compose(format!("there is no form `{}` any more", ticket.kind))
         })?;
         let facts = self.facts(form, ticket);
+        let urgency = form
+            .commitment_by_id(&ticket.urgency)
+            .map(|c| c.label.as_str())
+            .unwrap_or(&ticket.urgency);
         let subject = format!(
-            "[{}·{}] {} · {} · {}前",
+            "[{}·{urgency}] {} · {} · {}前",
             form.noun,
-            form.commitment_by_id(&ticket.urgency)
-                .map(|c| c.label.as_str())
-                .unwrap_or(&ticket.urgency),
             ticket.reference,
             facts[3].1,
             self.clock.display(ticket.due_at),
         );
         let answers = answers(form, ticket);
-        let mut builder = Message::builder()
-            .from(self.from.clone())
-            .to(self.recipient(&ticket.department)?)
-            .subject(subject)
-            .message_id(Some(format!("<{}@request-desk>", ticket.reference)));
-        // Staff can answer the owner directly, when the owner gave an address
-        // that is a valid mailbox (never anything that could add a header).
-        if let Some(reply) = ticket
+        // Staff can answer the owner directly, when the owner gave an
+        // address that is a valid mailbox (never anything that could add a
+        // header).
+        let reply_to = ticket
             .fields
             .iter()
             .find(|(n, _)| n == "email")
-            .and_then(|(_, v)| v.parse::<Mailbox>().ok())
-        {
-            builder = builder.reply_to(reply);
+            .and_then(|(_, v)| v.parse::<Mailbox>().ok());
+        Ok(DeskEmail {
+            to: self.recipient(&ticket.department)?,
+            reply_to,
+            subject,
+            text: plain_text(form, &facts, &answers),
+            html: html(form, &facts, &answers),
+            message_id: format!("<{}@request-desk>", ticket.reference),
+        })
+    }
+
+    /// The desk email as an RFC 5322 message.
+    pub fn compose(&self, ticket: &Ticket) -> Result<Message, MailError> {
+        let email = self.draft(ticket)?;
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(email.to)
+            .subject(email.subject)
+            .message_id(Some(email.message_id));
+        if let Some(reply_to) = email.reply_to {
+            builder = builder.reply_to(reply_to);
         }
         builder
             .multipart(
@@ -85,12 +113,12 @@ impl Composer {
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_PLAIN)
-                            .body(plain_text(form, &facts, &answers)),
+                            .body(email.text),
                     )
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_HTML)
-                            .body(html(form, &facts, &answers)),
+                            .body(email.html),
                     ),
             )
             .map_err(|e| MailError::Compose(e.to_string()))

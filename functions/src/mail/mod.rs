@@ -6,7 +6,7 @@ mod outbox;
 
 use async_trait::async_trait;
 
-pub use compose::Composer;
+pub use compose::{Composer, DeskEmail};
 pub use outbox::Outbox;
 
 #[derive(Debug, thiserror::Error)]

@@ -329,11 +329,12 @@ impl TicketStore for SqliteStore {
                     |r| r.get(0),
                 )
                 .map_err(backend)?;
-            // Tidy up old windows now and then; correctness never needs it.
+            // Tidy up windows long past, judged by the caller's clock, when
+            // a new window opens; correctness never needs it.
             if count == 1 {
                 conn.execute(
                     "DELETE FROM rate_limits WHERE expires_at < ?1",
-                    [timestamp(Utc::now())],
+                    [timestamp(window_end - chrono::TimeDelta::hours(1))],
                 )
                 .map_err(backend)?;
             }

@@ -1,0 +1,189 @@
+//! The request desk on the repository's own site, in memory: the real
+//! router, a real SQLite store in a temporary folder, requests sent with
+//! `tower::ServiceExt::oneshot`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Request, StatusCode};
+use desk::desk::Desk;
+use desk::store::{SqliteStore, TicketStore};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use crate::site::workspace_dir;
+
+pub struct TestDesk {
+    pub tmp: tempfile::TempDir,
+    pub desk: Arc<Desk>,
+    pub store: Arc<dyn TicketStore>,
+}
+
+/// What came back.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestDesk {
+    /// The desk of the repository's site, with `tweak` applied before it
+    /// starts (e.g. a lower rate limit).
+    pub fn with(tweak: impl FnOnce(&mut Desk)) -> TestDesk {
+        let tmp = tempfile::tempdir().expect("a temporary folder");
+        let store: Arc<dyn TicketStore> = Arc::new(
+            SqliteStore::open(&tmp.path().join("tickets.sqlite3")).expect("the SQLite store opens"),
+        );
+        let root = workspace_dir();
+        let config = config::Config::from_root(&root).expect("the site's config.yaml loads");
+        let mut desk =
+            Desk::load(&root, config, Arc::clone(&store)).expect("the desk loads the site");
+        tweak(&mut desk);
+        TestDesk {
+            tmp,
+            desk: Arc::new(desk),
+            store,
+        }
+    }
+
+    pub fn new() -> TestDesk {
+        TestDesk::with(|_| {})
+    }
+
+    pub fn router(&self) -> Router {
+        desk::http::router(Arc::clone(&self.desk))
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Answer {
+        let mut request = request;
+        // As the local server does: the peer address, for the rate limit.
+        if request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .is_none()
+        {
+            request
+                .extensions_mut()
+                .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+        }
+        let response = self
+            .router()
+            .oneshot(request)
+            .await
+            .expect("the router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
+        Answer {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn post(&self, path: &str, content_type: &str, body: impl Into<Body>) -> Answer {
+        let request = Request::post(path)
+            .header("content-type", content_type)
+            .body(body.into())
+            .expect("a request");
+        self.send(request).await
+    }
+
+    pub async fn post_form(&self, kind: &str, pairs: &[(&str, &str)]) -> Answer {
+        self.post(
+            &format!("/forms/{kind}"),
+            "application/x-www-form-urlencoded",
+            encode(pairs),
+        )
+        .await
+    }
+
+    pub async fn post_json(&self, kind: &str, value: serde_json::Value) -> Answer {
+        self.post(
+            &format!("/forms/{kind}"),
+            "application/json",
+            value.to_string(),
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(Request::get(path).body(Body::empty()).expect("a request"))
+            .await
+    }
+
+    /// How many tickets the store holds, across every status.
+    pub async fn ticket_count(&self) -> usize {
+        let mut count = 0;
+        for status in [
+            desk::ticket::Status::Received,
+            desk::ticket::Status::Acknowledged,
+            desk::ticket::Status::InProgress,
+            desk::ticket::Status::Resolved,
+            desk::ticket::Status::Closed,
+        ] {
+            count += self
+                .store
+                .list_by_status(status, 10_000)
+                .await
+                .expect("listing works")
+                .len();
+        }
+        count
+    }
+}
+
+/// `application/x-www-form-urlencoded`, as a browser writes it.
+pub fn encode(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", escape(k), escape(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_owned(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// A valid repair request, as an owner without script sends it.
+pub fn repair() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("unit", "3-2-1502"),
+        ("name", "王女士"),
+        ("phone", "138 0013 8000"),
+        ("email", "owner@example.org"),
+        ("urgency", "emergency"),
+        ("category", "plumbing"),
+        ("description", "厨房水管爆裂，水流不止，已关总阀。"),
+        ("visit_time", "any"),
+        ("consent", "on"),
+        ("website", ""),
+    ]
+}

@@ -1,0 +1,339 @@
+//! The request desk's HTTP answers, end to end in memory: the real router
+//! on the repository's own site and forms, a real SQLite store.
+
+use axum::http::StatusCode;
+use serde_json::json;
+use tests::desk::{TestDesk, repair};
+
+fn location(answer: &tests::desk::Answer) -> String {
+    answer
+        .header("location")
+        .expect("a Location header")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_browser_without_script_gets_a_receipt_with_no_personal_data() {
+    let desk = TestDesk::new();
+    let answer = desk.post_form("repair", &repair()).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let receipt_url = location(&answer);
+    assert!(
+        receipt_url.starts_with("/forms/repair/received/BX-"),
+        "{receipt_url}"
+    );
+    let reference = receipt_url.rsplit('/').next().unwrap();
+    assert!(desk::ticket::is_reference(reference), "{reference}");
+
+    let page = desk.get(&receipt_url).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(reference));
+    assert!(page.body.contains("30 分钟内响应"), "the promise is shown");
+    assert!(
+        page.body
+            .contains("https://handbook.example.org/static/style.css"),
+        "links the site's stylesheet"
+    );
+    for personal in [
+        "王女士",
+        "138 0013 8000",
+        "owner@example.org",
+        "3-2-1502",
+        "水管爆裂",
+    ] {
+        assert!(
+            !page.body.contains(personal),
+            "the receipt shows {personal}"
+        );
+    }
+    let stored = desk
+        .store
+        .get(reference)
+        .await
+        .unwrap()
+        .expect("the ticket is stored");
+    assert_eq!(
+        (stored.urgency.as_str(), stored.department.as_str()),
+        ("emergency", "engineering")
+    );
+    assert_eq!(
+        stored.due_at - stored.received_at,
+        chrono::TimeDelta::minutes(30)
+    );
+    assert!(
+        !stored.mail.sent,
+        "the desk email is owed until the notifier sends it"
+    );
+}
+
+#[tokio::test]
+async fn script_submissions_get_json_with_reference_and_due_time() {
+    let desk = TestDesk::new();
+    let mut body = serde_json::Map::new();
+    for (k, v) in repair() {
+        body.insert(k.into(), json!(v));
+    }
+    body.insert("urgency".into(), json!("ordinary"));
+    body.insert("consent".into(), json!(true));
+    body.insert(
+        "submission_token".into(),
+        json!("0b9c6f5e-1d2a-4c7e-9a51-2f1f0c9e8d7a"),
+    );
+    let answer = desk.post_json("repair", body.into()).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    let reply = answer.json();
+    let reference = reply["reference"].as_str().unwrap();
+    assert!(reference.starts_with("BX-"));
+    assert!(
+        reply["due"].as_str().unwrap().ends_with("+08:00"),
+        "due in estate time: {reply}"
+    );
+    assert_eq!(reply["commitment"], "24 小时内响应，并与您约定上门时间");
+    assert_eq!(
+        reply["receipt_url"],
+        format!("/forms/repair/received/{reference}")
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_form_comes_back_with_every_value_and_each_error() {
+    let desk = TestDesk::new();
+    let answer = desk
+        .post_form(
+            "complaint",
+            &[
+                ("unit", "5-1-302"),
+                ("name", "<script>alert(1)</script>"),
+                ("phone", "call me"),
+                ("category", "security"),
+                ("description", "太短"),
+                ("expectation", "希望\"门岗\"改进"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = &answer.body;
+    assert!(
+        page.contains("提交未成功，请修改以下问题"),
+        "the error summary is at the top"
+    );
+    assert!(page.contains(r#"value="5-1-302""#), "the unit is kept");
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "values are escaped, not run"
+    );
+    assert!(
+        !page.contains("<script>alert(1)"),
+        "no owner text as markup"
+    );
+    assert!(
+        page.contains("希望&quot;门岗&quot;改进"),
+        "text areas keep their text"
+    );
+    for message in [
+        "请填写有效的电话号码",
+        "发生了什么至少需要 10 个字",
+        "请勾选",
+    ] {
+        assert!(page.contains(message), "missing error {message}");
+    }
+    assert!(
+        page.contains(r#"<option value="security" selected"#),
+        "the chosen option stays chosen"
+    );
+    assert_eq!(desk.ticket_count().await, 0);
+
+    let json = desk
+        .post_json("complaint", json!({"unit": "5-1-302"}))
+        .await;
+    assert_eq!(json.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let errors = &json.json()["errors"];
+    for field in ["name", "phone", "category", "description", "consent"] {
+        assert!(errors[field].is_string(), "no error for {field}: {errors}");
+    }
+    assert!(errors["unit"].is_null() && errors["email"].is_null());
+}
+
+#[tokio::test]
+async fn clients_that_send_nonsense_get_4xx_never_5xx() {
+    let desk = TestDesk::new();
+    let unknown = desk.post_form("parking", &repair()).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let unknown_json = desk.post_json("parking", json!({})).await;
+    assert_eq!(
+        (unknown_json.status, unknown_json.json()["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+
+    let huge = "a=".to_owned() + &"x".repeat(70 * 1024);
+    assert_eq!(
+        desk.post("/forms/repair", "application/x-www-form-urlencoded", huge)
+            .await
+            .status,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(
+        desk.post("/forms/repair", "text/plain", "hello")
+            .await
+            .status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    let untyped = axum::http::Request::post("/forms/repair")
+        .body(axum::body::Body::from("a=b"))
+        .unwrap();
+    assert_eq!(
+        desk.send(untyped).await.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    assert_eq!(
+        desk.post(
+            "/forms/repair",
+            "application/x-www-form-urlencoded",
+            vec![b'a', b'=', 0xff, 0xfe]
+        )
+        .await
+        .status,
+        StatusCode::BAD_REQUEST
+    );
+    for body in ["[1,2]", "{\"unit\": {\"a\": 1}}", "{oops", ""] {
+        assert_eq!(
+            desk.post("/forms/repair", "application/json", body)
+                .await
+                .status,
+            StatusCode::BAD_REQUEST,
+            "{body}"
+        );
+    }
+    for path in [
+        "/forms/repair/received/not-a-reference",
+        "/forms/repair/received/BX-20261123-ZZZZZZ",
+        "/forms/parking/received/BX-20261123-ZZZZZZ",
+    ] {
+        assert_eq!(desk.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    assert_eq!(desk.ticket_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_receipt_is_only_found_under_its_own_form() {
+    let desk = TestDesk::new();
+    let reference = location(&desk.post_form("repair", &repair()).await)
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        desk.get(&format!("/forms/complaint/received/{reference}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_honeypot_looks_accepted_but_stores_nothing() {
+    let desk = TestDesk::new();
+    let mut spam = repair();
+    spam.retain(|(k, _)| *k != "website");
+    spam.push(("website", "http://cheap-pills.example"));
+    let answer = desk.post_form("repair", &spam).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(desk.ticket_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_double_tap_or_a_resent_form_is_one_ticket() {
+    let desk = TestDesk::new();
+    let mut with_token = repair();
+    with_token.push(("submission_token", "5f7d2c1e-aaaa-4bbb-8ccc-0123456789ab"));
+    let first = location(&desk.post_form("repair", &with_token).await);
+    let second = location(&desk.post_form("repair", &with_token).await);
+    assert_eq!(
+        first, second,
+        "the same token gives back the same reference"
+    );
+
+    // Without script there is no token: the identical form again is the
+    // same request, a different one is not.
+    let plain_first = location(
+        &desk
+            .post_form("complaint", &complaint("楼下餐馆油烟很大，影响开窗。"))
+            .await,
+    );
+    let plain_again = location(
+        &desk
+            .post_form("complaint", &complaint("楼下餐馆油烟很大，影响开窗。"))
+            .await,
+    );
+    let other = location(
+        &desk
+            .post_form("complaint", &complaint("地库照明坏了好几盏，晚上很暗。"))
+            .await,
+    );
+    assert_eq!(plain_first, plain_again);
+    assert_ne!(plain_first, other);
+    assert_eq!(desk.ticket_count().await, 3);
+}
+
+fn complaint(description: &'static str) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("unit", "2-1-801"),
+        ("name", "李先生"),
+        ("phone", "13900000000"),
+        ("category", "environment"),
+        ("description", description),
+        ("consent", "on"),
+    ]
+}
+
+#[tokio::test]
+async fn too_many_submissions_from_one_client_wait_a_while() {
+    let desk = TestDesk::with(|d| d.rate_limit = 3);
+    for _ in 0..3 {
+        assert_ne!(
+            desk.post_form("feedback", &[("topic", "other")])
+                .await
+                .status,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+    let limited = desk.post_form("feedback", &[("topic", "other")]).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = limited
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+}
+
+#[tokio::test]
+async fn only_the_sites_own_origin_may_post_with_script() {
+    let desk = TestDesk::new();
+    let preflight = |origin: &str| {
+        axum::http::Request::options("/forms/repair")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let own = desk.send(preflight("https://handbook.example.org")).await;
+    assert_eq!(
+        own.header("access-control-allow-origin"),
+        Some("https://handbook.example.org")
+    );
+    let other = desk.send(preflight("https://evil.example")).await;
+    assert_eq!(other.header("access-control-allow-origin"), None);
+}
+
+#[tokio::test]
+async fn opening_the_post_address_leads_to_the_form_page() {
+    let desk = TestDesk::new();
+    let answer = desk.get("/forms/repair").await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&answer),
+        "https://handbook.example.org/forms/repair/"
+    );
+}

@@ -1,0 +1,179 @@
+//! The desk email: composed from the stored ticket, never lost when the
+//! transport fails, sent once when it recovers.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{TimeDelta, Utc};
+use desk::mail::{Composer, MailError, MailTransport};
+use desk::notify::{Notifier, Report};
+use desk::time::Clock;
+use tests::desk::{TestDesk, repair};
+
+/// Fails while `down` is set; remembers what it sent.
+#[derive(Default)]
+struct Flaky {
+    down: Mutex<bool>,
+    sent: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl MailTransport for Flaky {
+    async fn send(&self, reference: &str, message: &lettre::Message) -> Result<(), MailError> {
+        if *self.down.lock().unwrap() {
+            return Err(MailError::Send("connection refused".into()));
+        }
+        let _ = message.formatted();
+        self.sent.lock().unwrap().push(reference.to_owned());
+        Ok(())
+    }
+}
+
+fn notifier(desk: &TestDesk, transport: Arc<Flaky>, now: chrono::DateTime<Utc>) -> Notifier {
+    let clock = Clock::pinned(chrono::FixedOffset::east_opt(8 * 3600).unwrap(), now);
+    Notifier {
+        store: Arc::clone(&desk.store),
+        transport,
+        composer: Composer::new(
+            desk.desk.forms.clone(),
+            "物业客服中心 <desk@example.org>".parse().unwrap(),
+            Default::default(),
+            clock,
+        ),
+        clock,
+    }
+}
+
+async fn stored_reference(desk: &TestDesk) -> String {
+    let answer = desk.post_form("repair", &repair()).await;
+    answer
+        .header("location")
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_mail_outage_keeps_the_ticket_and_the_mail_goes_out_once_on_retry() {
+    let desk = TestDesk::new();
+    let transport = Arc::new(Flaky::default());
+    *transport.down.lock().unwrap() = true;
+    let reference = stored_reference(&desk).await;
+    let now = Utc::now();
+
+    let report = notifier(&desk, Arc::clone(&transport), now)
+        .run_once()
+        .await
+        .unwrap();
+    assert_eq!(report, Report { sent: 0, failed: 1 });
+    let ticket = desk
+        .store
+        .get(&reference)
+        .await
+        .unwrap()
+        .expect("the ticket is still stored");
+    assert!(!ticket.mail.sent);
+    assert_eq!(
+        ticket.mail.last_error.as_deref(),
+        Some("cannot send the desk email: connection refused")
+    );
+
+    *transport.down.lock().unwrap() = false;
+    let too_soon = notifier(&desk, Arc::clone(&transport), now)
+        .run_once()
+        .await
+        .unwrap();
+    assert_eq!(too_soon, Report::default(), "it waits for the back-off");
+    let later = now + TimeDelta::minutes(5);
+    assert_eq!(
+        notifier(&desk, Arc::clone(&transport), later)
+            .run_once()
+            .await
+            .unwrap(),
+        Report { sent: 1, failed: 0 }
+    );
+    assert_eq!(
+        notifier(&desk, Arc::clone(&transport), later + TimeDelta::hours(1))
+            .run_once()
+            .await
+            .unwrap(),
+        Report::default()
+    );
+    assert_eq!(
+        *transport.sent.lock().unwrap(),
+        vec![reference.clone()],
+        "sent exactly once"
+    );
+    assert!(desk.store.get(&reference).await.unwrap().unwrap().mail.sent);
+}
+
+#[tokio::test]
+async fn the_desk_email_has_what_the_desk_needs() {
+    let desk = TestDesk::new();
+    let reference = stored_reference(&desk).await;
+    let ticket = desk.store.get(&reference).await.unwrap().unwrap();
+    let email = notifier(&desk, Arc::new(Flaky::default()), Utc::now())
+        .composer
+        .draft(&ticket)
+        .unwrap();
+    assert_eq!(
+        email.to.email.to_string(),
+        "engineering@handbook.example.org"
+    );
+    assert_eq!(
+        email.reply_to.map(|m| m.email.to_string()).as_deref(),
+        Some("owner@example.org")
+    );
+    assert!(
+        email
+            .subject
+            .starts_with(&format!("[报修·紧急报修] {reference} · 工程部")),
+        "{}",
+        email.subject
+    );
+    for expected in [
+        reference.as_str(),
+        "紧急报修（30 分钟内响应",
+        "负责部门：工程部（机电维修）",
+        "截止时间：",
+        "房号：3-2-1502",
+        "联系电话：138 0013 8000",
+        "报修类别：给排水（漏水、堵塞、水压）",
+        "问题描述：厨房水管爆裂",
+    ] {
+        assert!(
+            email.text.contains(expected),
+            "the text lacks {expected}:\n{}",
+            email.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn owner_text_cannot_add_headers_or_markup() {
+    let desk = TestDesk::new();
+    let reference = stored_reference(&desk).await;
+    let mut ticket = desk.store.get(&reference).await.unwrap().unwrap();
+    for (name, value) in &mut ticket.fields {
+        match name.as_str() {
+            "email" => *value = "owner@example.org\r\nBcc: everyone@example.org".into(),
+            "description" => *value = "<b>漏水</b>\r\nSubject: hacked".into(),
+            _ => {}
+        }
+    }
+    let composer = notifier(&desk, Arc::new(Flaky::default()), Utc::now()).composer;
+    let email = composer.draft(&ticket).unwrap();
+    assert!(
+        email.reply_to.is_none(),
+        "an address with a line break is not used"
+    );
+    assert!(email.html.contains("&lt;b&gt;漏水&lt;/b&gt;") && !email.html.contains("<b>漏水"));
+    let raw = String::from_utf8(composer.compose(&ticket).unwrap().formatted()).unwrap();
+    let headers = raw.split("\r\n\r\n").next().unwrap();
+    assert!(
+        !headers.contains("Bcc") && !headers.contains("hacked"),
+        "{headers}"
+    );
+}
