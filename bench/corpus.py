@@ -412,6 +412,9 @@ def cmd_hugo_site(args) -> None:
         'languageCode = "zh-Hans"\n'
         'title = "翠湖苑业主服务手册（基准测试）"\n'
         f"contentDir = {json.dumps(str(content))}\n"
+        # Hugo's cache otherwise lands in $TMPDIR/hugo_cache and outlives
+        # the benchmark's temporary folder.
+        f"cacheDir = {json.dumps(str(site.resolve() / 'cache'))}\n"
         'disableKinds = ["taxonomy", "term", "RSS"]\n'
         "[params]\n"
         'description = "由 bench/corpus.py 生成的合成站点"\n'
@@ -596,6 +599,8 @@ class EventStream:
 
 
 def cmd_serve(args) -> None:
+    # Turn a kill into an exception, so `finally` below stops the server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     site = Path(args.root)
     page = site / "content" / section_name(0) / page_name(5)
     rng = random.Random(SEED + 1)
@@ -634,8 +639,8 @@ def cmd_serve(args) -> None:
                 stream.events.get_nowait()
                 extra += 1
     except (RuntimeError, OSError, http.client.HTTPException) as e:
-        # Reported, not fatal: the script fails only when a build fails,
-        # and the first build under serve is checked below.
+        # Reported, not fatal by itself: only a failed build fails the run
+        # (checked at the end of this function).
         failures.append(f"serve measurement stopped: {e}")
     finally:
         if stream:
@@ -665,6 +670,10 @@ def cmd_serve(args) -> None:
         f.write(json.dumps(record, ensure_ascii=False) + "\n")
     for line in failures + errors[-20:]:
         print(f"  ! {line}")
+    build_failed = not builds or any("event `failed`" in f for f in failures)
+    if build_failed:
+        print("site-gen serve: a build failed (see above)")
+        sys.exit(1)
 
 
 # --------------------------------------------------------------------------
@@ -710,7 +719,7 @@ def cmd_report(args) -> None:
     print("(check = site-gen check: every page rendered, nothing written; ratios = site-gen / Hugo)")
     if not any(t == "hugo" for t, _ in builds):
         print()
-        print("hugo is not installed, so there is no same-machine comparison.")
+        print("Hugo was not run (not installed, or HUGO= was set): no same-machine comparison.")
         print("Recorded reference figures (10,000 pages, minimal template, 2-core machine):")
         for name, ref in REFERENCE.items():
             print(f"  {name:<5} {ref['best']:.1f} s, {ref['peak_mb']:.0f} MB")
@@ -809,7 +818,10 @@ def main() -> None:
     r.set_defaults(func=cmd_report)
 
     args = p.parse_args()
-    args.func(args)
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        sys.exit(130)  # run.sh's trap cleans up; no traceback for a Ctrl-C
 
 
 if __name__ == "__main__":

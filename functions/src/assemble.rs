@@ -7,10 +7,10 @@ use config::Config;
 use tokio::sync::Notify;
 
 use crate::desk::{Desk, LoadError};
-use crate::mail::{Composer, MailTransport, Outbox};
+use crate::mail::{Composer, MailTransport, Outbox, Ses, Smtp};
 use crate::notify::Notifier;
 use crate::settings::{MailChoice, Settings, StoreChoice};
-use crate::store::{SqliteStore, TicketStore};
+use crate::store::{DynamoStore, SqliteStore, TicketStore};
 
 /// The store and the mail transport the settings chose.
 #[derive(Clone)]
@@ -20,24 +20,40 @@ pub struct Backends {
 }
 
 pub async fn backends(settings: &Settings) -> Result<Backends, LoadError> {
+    // One AWS configuration for every client, read once at start-up from
+    // the standard variables (AWS_REGION, AWS_ENDPOINT_URL, credentials).
+    let needs_aws =
+        matches!(settings.store, StoreChoice::Dynamodb { .. }) || settings.mail == MailChoice::Ses;
+    let aws = if needs_aws {
+        Some(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .load()
+                .await,
+        )
+    } else {
+        None
+    };
+    let aws = || {
+        aws.as_ref()
+            .ok_or_else(|| LoadError::Settings("the AWS configuration was not loaded".into()))
+    };
     let store: Arc<dyn TicketStore> = match &settings.store {
         StoreChoice::Sqlite { path } => Arc::new(
             SqliteStore::open(path)
                 .map_err(|e| LoadError::Settings(format!("DESK_STORE=sqlite: {e}")))?,
         ),
-        StoreChoice::Dynamodb { .. } => {
-            return Err(LoadError::Settings(
-                "DESK_STORE=dynamodb is not available in this build".into(),
-            ));
-        }
+        StoreChoice::Dynamodb { table } => Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(aws()?),
+            table,
+            &settings.estate,
+        )),
     };
     let transport: Arc<dyn MailTransport> = match &settings.mail {
         MailChoice::Outbox { dir } => Arc::new(Outbox::new(dir)),
-        MailChoice::Ses | MailChoice::Smtp { .. } => {
-            return Err(LoadError::Settings(
-                "DESK_MAIL=ses and smtp are not available in this build".into(),
-            ));
+        MailChoice::Smtp { url } => {
+            Arc::new(Smtp::from_url(url).map_err(|e| LoadError::Settings(e.to_string()))?)
         }
+        MailChoice::Ses => Arc::new(Ses::new(aws_sdk_sesv2::Client::new(aws()?))),
     };
     Ok(Backends { store, transport })
 }

@@ -37,6 +37,8 @@ pub struct Settings {
     /// Department id → address, from `DESK_EMAIL_<ID>`.
     pub department_email: BTreeMap<String, Mailbox>,
     pub rate_limit: u32,
+    /// Names this estate's tickets in a table many estates share.
+    pub estate: String,
 }
 
 impl Settings {
@@ -124,7 +126,18 @@ impl Settings {
                 )
             })?,
         };
+        let estate = get("DESK_ESTATE").unwrap_or("estate").to_owned();
+        if !estate
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(error(
+                "DESK_ESTATE",
+                format!("is {estate:?}; use letters, digits, - and _"),
+            ));
+        }
         Ok(Settings {
+            estate,
             site_root,
             store,
             mail,

@@ -158,6 +158,16 @@ impl Config {
                 self.utc_offset
             )));
         }
+        if let Some(phone) = &self.contact.phone
+            && (!phone.chars().any(|c| c.is_ascii_digit())
+                || !phone
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || " +-()".contains(c)))
+        {
+            return Err(invalid(format!(
+                "`contact.phone` is {phone:?}: write the number only, e.g. 0571-8888 6666, so pages can link to it"
+            )));
+        }
         for entry in &self.menu {
             if !entry.url.starts_with('/') || entry.url.starts_with("//") {
                 return Err(invalid(format!(

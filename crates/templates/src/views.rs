@@ -83,6 +83,8 @@ impl SiteView {
 #[derive(Debug, Clone, Serialize)]
 pub struct ReceiptView {
     pub form_title: String,
+    /// What was received, in one word: 报修, 投诉, 建议.
+    pub noun: String,
     pub reference: String,
     pub received: String,
     pub due: String,

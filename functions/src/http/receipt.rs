@@ -38,6 +38,7 @@ pub async fn receipt(
         .unwrap_or_default();
     let view = ReceiptView {
         form_title: form.title.clone(),
+        noun: form.noun.clone(),
         reference: ticket.reference.clone(),
         received: desk.clock.display(ticket.received_at),
         due: format!("{} 前", desk.clock.display(ticket.due_at)),

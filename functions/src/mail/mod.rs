@@ -3,11 +3,15 @@
 
 mod compose;
 mod outbox;
+mod ses;
+mod smtp;
 
 use async_trait::async_trait;
 
 pub use compose::{Composer, DeskEmail};
 pub use outbox::Outbox;
+pub use ses::Ses;
+pub use smtp::Smtp;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {

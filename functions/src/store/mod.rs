@@ -1,11 +1,13 @@
 //! Where tickets are kept: one interface, an embedded SQLite store for one
 //! machine, and (on AWS) DynamoDB.
 
+mod dynamodb;
 mod sqlite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
+pub use dynamodb::{DynamoStore, MAIL_INDEX, STATUS_INDEX};
 pub use sqlite::SqliteStore;
 
 use crate::ticket::{Status, Ticket};

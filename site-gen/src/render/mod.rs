@@ -265,6 +265,7 @@ fn write_forms(site: &Site, sink: &dyn Sink) -> Vec<Diagnostic> {
     if let Some(form) = site.forms.iter().next() {
         let sample = templates::ReceiptView {
             form_title: form.title.clone(),
+            noun: form.noun.clone(),
             reference: "BX-20260101-7K3QX9".into(),
             received: "2026年1月1日 08:00".into(),
             due: "2026年1月1日 08:30 前".into(),
