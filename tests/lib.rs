@@ -8,3 +8,6 @@ pub mod desk;
 
 #[path = "src/store_contract.rs"]
 pub mod store_contract;
+
+#[path = "src/aws.rs"]
+pub mod aws;

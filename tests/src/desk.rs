@@ -9,9 +9,15 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode};
+use chrono::{DateTime, FixedOffset, Utc};
 use desk::desk::Desk;
+use desk::mail::{Composer, MailError, MailTransport};
+use desk::notify::Notifier;
 use desk::store::{SqliteStore, TicketStore};
+use desk::time::Clock;
 use http_body_util::BodyExt;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tower::ServiceExt;
 
 use crate::site::workspace_dir;
@@ -40,13 +46,22 @@ impl Answer {
 }
 
 impl TestDesk {
-    /// The desk of the repository's site, with `tweak` applied before it
-    /// starts (e.g. a lower rate limit).
+    /// The desk of the repository's site on a fresh SQLite store, with
+    /// `tweak` applied before it starts (e.g. a lower rate limit).
     pub fn with(tweak: impl FnOnce(&mut Desk)) -> TestDesk {
         let tmp = tempfile::tempdir().expect("a temporary folder");
         let store: Arc<dyn TicketStore> = Arc::new(
             SqliteStore::open(&tmp.path().join("tickets.sqlite3")).expect("the SQLite store opens"),
         );
+        TestDesk::on(tmp, store, tweak)
+    }
+
+    /// The desk of the repository's site on `store`.
+    pub fn on(
+        tmp: tempfile::TempDir,
+        store: Arc<dyn TicketStore>,
+        tweak: impl FnOnce(&mut Desk),
+    ) -> TestDesk {
         let root = workspace_dir();
         let config = config::Config::from_root(&root).expect("the site's config.yaml loads");
         let mut desk =
@@ -186,4 +201,70 @@ pub fn repair() -> Vec<(&'static str, &'static str)> {
         ("consent", "on"),
         ("website", ""),
     ]
+}
+
+/// A mail transport in front of another that fails while it is down, and
+/// remembers what it let through.
+pub struct Outage {
+    down: AtomicBool,
+    passed: Mutex<Vec<String>>,
+    inner: Option<Arc<dyn MailTransport>>,
+}
+
+impl Outage {
+    /// In front of `inner`; with `None` what gets through goes nowhere.
+    pub fn new(inner: Option<Arc<dyn MailTransport>>) -> Arc<Outage> {
+        Arc::new(Outage {
+            down: AtomicBool::new(false),
+            passed: Mutex::new(Vec::new()),
+            inner,
+        })
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    pub fn passed(&self) -> Vec<String> {
+        self.passed.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+}
+
+#[async_trait::async_trait]
+impl MailTransport for Outage {
+    async fn send(&self, reference: &str, message: &lettre::Message) -> Result<(), MailError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(MailError::Send("connection refused".into()));
+        }
+        if let Some(inner) = &self.inner {
+            inner.send(reference, message).await?;
+        }
+        if let Ok(mut passed) = self.passed.lock() {
+            passed.push(reference.to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// A notifier for `desk`'s tickets through `transport`, its clock pinned
+/// at `now`.
+pub fn notifier(
+    desk: &TestDesk,
+    transport: Arc<dyn MailTransport>,
+    now: DateTime<Utc>,
+) -> Notifier {
+    let clock = Clock::pinned(FixedOffset::east_opt(8 * 3600).expect("+08:00"), now);
+    Notifier {
+        store: Arc::clone(&desk.store),
+        transport,
+        composer: Composer::new(
+            desk.desk.forms.clone(),
+            "物业客服中心 <desk@example.org>"
+                .parse()
+                .expect("a mailbox"),
+            Default::default(),
+            clock,
+        ),
+        clock,
+    }
 }

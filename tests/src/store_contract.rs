@@ -295,7 +295,9 @@ pub async fn rate_limit_counts_per_key(store: Arc<dyn TicketStore>) {
     );
 }
 
-/// Runs every contract test, each on a fresh store from `fresh`.
+/// Runs every contract test, each on a fresh store from `fresh`, an async
+/// function giving `Option<Arc<dyn TicketStore>>` (`None`: the store's
+/// server is not running here, see `tests::aws`).
 #[macro_export]
 macro_rules! store_contract_tests {
     ($fresh:expr) => {
@@ -303,43 +305,58 @@ macro_rules! store_contract_tests {
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn creates_and_reads_back() {
-                tests::store_contract::creates_and_reads_back($fresh().await).await
+                if let Some(store) = $fresh().await {
+                    tests::store_contract::creates_and_reads_back(store).await
+                }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_retried_token_stores_one_ticket() {
-                tests::store_contract::a_retried_token_stores_one_ticket($fresh().await).await
+                if let Some(store) = $fresh().await {
+                    tests::store_contract::a_retried_token_stores_one_ticket(store).await
+                }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn identical_submissions_count_once_for_ten_minutes() {
-                tests::store_contract::identical_submissions_count_once_for_ten_minutes(
-                    $fresh().await,
-                )
-                .await
+                if let Some(store) = $fresh().await {
+                    tests::store_contract::identical_submissions_count_once_for_ten_minutes(store)
+                        .await
+                }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn concurrent_duplicates_store_exactly_one() {
-                tests::store_contract::concurrent_duplicates_store_exactly_one($fresh().await).await
+                if let Some(store) = $fresh().await {
+                    tests::store_contract::concurrent_duplicates_store_exactly_one(store).await
+                }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_taken_reference_is_refused() {
-                tests::store_contract::a_taken_reference_is_refused($fresh().await).await
+                if let Some(store) = $fresh().await {
+                    tests::store_contract::a_taken_reference_is_refused(store).await
+                }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn lists_by_status_earliest_due_first() {
-                tests::store_contract::lists_by_status_earliest_due_first($fresh().await).await
+                if let Some(store) = $fresh().await {
+                    tests::store_contract::lists_by_status_earliest_due_first(store).await
+                }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn status_updates_check_the_version() {
-                tests::store_contract::status_updates_check_the_version($fresh().await).await
+                if let Some(store) = $fresh().await {
+                    tests::store_contract::status_updates_check_the_version(store).await
+                }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn owed_mail_is_claimed_once_and_retried_later() {
-                tests::store_contract::owed_mail_is_claimed_once_and_retried_later($fresh().await)
-                    .await
+                if let Some(store) = $fresh().await {
+                    tests::store_contract::owed_mail_is_claimed_once_and_retried_later(store).await
+                }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn rate_limit_counts_per_key() {
-                tests::store_contract::rate_limit_counts_per_key($fresh().await).await
+                if let Some(store) = $fresh().await {
+                    tests::store_contract::rate_limit_counts_per_key(store).await
+                }
             }
         }
     };

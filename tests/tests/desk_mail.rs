@@ -1,48 +1,9 @@
 //! The desk email: composed from the stored ticket, never lost when the
 //! transport fails, sent once when it recovers.
 
-use std::sync::{Arc, Mutex};
-
-use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
-use desk::mail::{Composer, MailError, MailTransport};
-use desk::notify::{Notifier, Report};
-use desk::time::Clock;
-use tests::desk::{TestDesk, repair};
-
-/// Fails while `down` is set; remembers what it sent.
-#[derive(Default)]
-struct Flaky {
-    down: Mutex<bool>,
-    sent: Mutex<Vec<String>>,
-}
-
-#[async_trait]
-impl MailTransport for Flaky {
-    async fn send(&self, reference: &str, message: &lettre::Message) -> Result<(), MailError> {
-        if *self.down.lock().unwrap() {
-            return Err(MailError::Send("connection refused".into()));
-        }
-        let _ = message.formatted();
-        self.sent.lock().unwrap().push(reference.to_owned());
-        Ok(())
-    }
-}
-
-fn notifier(desk: &TestDesk, transport: Arc<Flaky>, now: chrono::DateTime<Utc>) -> Notifier {
-    let clock = Clock::pinned(chrono::FixedOffset::east_opt(8 * 3600).unwrap(), now);
-    Notifier {
-        store: Arc::clone(&desk.store),
-        transport,
-        composer: Composer::new(
-            desk.desk.forms.clone(),
-            "物业客服中心 <desk@example.org>".parse().unwrap(),
-            Default::default(),
-            clock,
-        ),
-        clock,
-    }
-}
+use desk::notify::Report;
+use tests::desk::{Outage, TestDesk, notifier, repair};
 
 async fn stored_reference(desk: &TestDesk) -> String {
     let answer = desk.post_form("repair", &repair()).await;
@@ -58,12 +19,12 @@ async fn stored_reference(desk: &TestDesk) -> String {
 #[tokio::test]
 async fn a_mail_outage_keeps_the_ticket_and_the_mail_goes_out_once_on_retry() {
     let desk = TestDesk::new();
-    let transport = Arc::new(Flaky::default());
-    *transport.down.lock().unwrap() = true;
+    let transport = Outage::new(None);
+    transport.set_down(true);
     let reference = stored_reference(&desk).await;
     let now = Utc::now();
 
-    let report = notifier(&desk, Arc::clone(&transport), now)
+    let report = notifier(&desk, transport.clone(), now)
         .run_once()
         .await
         .unwrap();
@@ -80,29 +41,30 @@ async fn a_mail_outage_keeps_the_ticket_and_the_mail_goes_out_once_on_retry() {
         Some("cannot send the desk email: connection refused")
     );
 
-    *transport.down.lock().unwrap() = false;
-    let too_soon = notifier(&desk, Arc::clone(&transport), now)
+    transport.set_down(false);
+    let too_soon = notifier(&desk, transport.clone(), now)
         .run_once()
         .await
         .unwrap();
     assert_eq!(too_soon, Report::default(), "it waits for the back-off");
     let later = now + TimeDelta::minutes(5);
     assert_eq!(
-        notifier(&desk, Arc::clone(&transport), later)
+        notifier(&desk, transport.clone(), later)
             .run_once()
             .await
             .unwrap(),
         Report { sent: 1, failed: 0 }
     );
+    let much_later = later + TimeDelta::hours(1);
     assert_eq!(
-        notifier(&desk, Arc::clone(&transport), later + TimeDelta::hours(1))
+        notifier(&desk, transport.clone(), much_later)
             .run_once()
             .await
             .unwrap(),
         Report::default()
     );
     assert_eq!(
-        *transport.sent.lock().unwrap(),
+        transport.passed(),
         vec![reference.clone()],
         "sent exactly once"
     );
@@ -114,7 +76,7 @@ async fn the_desk_email_has_what_the_desk_needs() {
     let desk = TestDesk::new();
     let reference = stored_reference(&desk).await;
     let ticket = desk.store.get(&reference).await.unwrap().unwrap();
-    let email = notifier(&desk, Arc::new(Flaky::default()), Utc::now())
+    let email = notifier(&desk, Outage::new(None), Utc::now())
         .composer
         .draft(&ticket)
         .unwrap();
@@ -163,7 +125,7 @@ async fn owner_text_cannot_add_headers_or_markup() {
             _ => {}
         }
     }
-    let composer = notifier(&desk, Arc::new(Flaky::default()), Utc::now()).composer;
+    let composer = notifier(&desk, Outage::new(None), Utc::now()).composer;
     let email = composer.draft(&ticket).unwrap();
     assert!(
         email.reply_to.is_none(),

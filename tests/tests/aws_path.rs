@@ -1,0 +1,158 @@
+//! The deployed path on local servers that speak the AWS wire protocols:
+//! a repair through the HTTP handler into DynamoDB, the notify step through
+//! SES (moto), and an SES outage that loses nothing and sends once. Also
+//! the SMTP transport against a real SMTP server (aiosmtpd).
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use chrono::{TimeDelta, Utc};
+use desk::assemble::backends;
+use desk::notify::Report;
+use desk::settings::Settings;
+use tests::aws;
+use tests::desk::{Outage, TestDesk, notifier, repair};
+use tests::site::workspace_dir;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repair_goes_through_dynamodb_and_ses_and_an_outage_loses_nothing() {
+    let Some(moto) = aws::moto() else { return };
+    let sdk = aws::sdk_config().await;
+    let table = aws::unique_table("path");
+    aws::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table).await;
+    aws_sdk_sesv2::Client::new(&sdk)
+        .create_email_identity()
+        .email_identity("desk@example.org")
+        .send()
+        .await
+        .expect("moto verifies the sender");
+
+    // The functions' own start-up path, from the same variables.
+    let vars: BTreeMap<String, String> = [
+        ("DESK_STORE", "dynamodb"),
+        ("DESK_TABLE", table.as_str()),
+        ("DESK_MAIL", "ses"),
+        ("DESK_MAIL_FROM", "物业客服中心 <desk@example.org>"),
+        ("DESK_ESTATE", "path-test"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let settings = Settings::from_vars(&vars, workspace_dir(), tmp.path().to_owned()).unwrap();
+    let real = backends(&settings).await.expect("the AWS backends start");
+    let desk = TestDesk::on(tmp, real.store.clone(), |_| {});
+
+    let answer = desk.post_form("repair", &repair()).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let reference = answer
+        .header("location")
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let stored = desk
+        .store
+        .get(&reference)
+        .await
+        .unwrap()
+        .expect("the ticket is in DynamoDB");
+    assert!(!stored.mail.sent);
+    let sent_before = |messages: &[serde_json::Value]| {
+        messages
+            .iter()
+            .filter(|m| {
+                m["raw_data"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains(&format!("<{reference}@request-desk>"))
+            })
+            .count()
+    };
+
+    // SES is down: the ticket stays, the mail stays owed.
+    let ses = Outage::new(Some(real.transport.clone()));
+    ses.set_down(true);
+    let now = Utc::now();
+    assert_eq!(
+        notifier(&desk, ses.clone(), now).run_once().await.unwrap(),
+        Report { sent: 0, failed: 1 }
+    );
+    let owed = desk
+        .store
+        .get(&reference)
+        .await
+        .unwrap()
+        .expect("still stored");
+    assert!(!owed.mail.sent && owed.mail.attempts == 1);
+    assert_eq!(sent_before(&aws::ses_messages(&moto).await), 0);
+
+    // SES is back: a later run sends it, once.
+    ses.set_down(false);
+    let later = now + TimeDelta::minutes(5);
+    assert_eq!(
+        notifier(&desk, ses.clone(), later)
+            .run_once()
+            .await
+            .unwrap(),
+        Report { sent: 1, failed: 0 }
+    );
+    assert_eq!(
+        notifier(&desk, ses.clone(), later + TimeDelta::hours(1))
+            .run_once()
+            .await
+            .unwrap(),
+        Report::default()
+    );
+    let messages = aws::ses_messages(&moto).await;
+    assert_eq!(sent_before(&messages), 1, "sent exactly once");
+    let message = messages
+        .iter()
+        .find(|m| m["raw_data"].as_str().unwrap_or("").contains(&reference))
+        .unwrap();
+    assert_eq!(
+        message["destinations"][0],
+        "engineering@handbook.example.org"
+    );
+    assert!(
+        message["raw_data"]
+            .as_str()
+            .unwrap()
+            .contains("Content-Type: text/plain; charset=utf-8")
+    );
+    assert!(desk.store.get(&reference).await.unwrap().unwrap().mail.sent);
+}
+
+#[tokio::test]
+async fn the_smtp_transport_delivers_the_desk_email() {
+    let Some((url, maildir)) = aws::smtp() else {
+        return;
+    };
+    let desk = TestDesk::new();
+    let answer = desk.post_form("repair", &repair()).await;
+    let reference = answer
+        .header("location")
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let smtp =
+        std::sync::Arc::new(desk::mail::Smtp::from_url(&url).expect("the SMTP URL is usable"));
+    assert_eq!(
+        notifier(&desk, smtp, Utc::now()).run_once().await.unwrap(),
+        Report { sent: 1, failed: 0 }
+    );
+    let delivered: Vec<String> = std::fs::read_dir(maildir.join("new"))
+        .expect("the maildir exists")
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .filter(|m| m.contains(&format!("<{reference}@request-desk>")))
+        .collect();
+    assert_eq!(delivered.len(), 1, "one message for {reference}");
+    assert!(
+        delivered[0].contains("X-RcptTo: engineering@handbook.example.org"),
+        "{}",
+        delivered[0]
+    );
+}
