@@ -700,7 +700,7 @@ def cmd_report(args) -> None:
     print("=" * 78)
     print(f"site-gen benchmark  ({os.cpu_count()} CPUs; best of {args.runs} runs; peak = max RSS over the runs)")
     print("=" * 78)
-    head = f"{'pages':>6}  {'tool':<10} {'best s':>8} {'pages/s':>9} {'peak MB':>9}   {'time ratio':>10} {'mem ratio':>9}"
+    head = f"{'pages':>6}  {'tool':<10} {'best s':>8} {'pages/s':>9} {'peak MB':>9}   {'time ratio':>10} {'mem ratio':>9}   all runs, s"
     print(head)
     print("-" * len(head))
     for n in sizes:
@@ -710,13 +710,19 @@ def cmd_report(args) -> None:
         for tool, r in (("site-gen", sg), ("  check", check), ("hugo", hg)):
             if not r:
                 continue
-            ratio = ""
+            ratio = f"{'':>10} {'':>9}"
             if tool == "site-gen" and hg:
                 ratio = f"{sg['best'] / hg['best']:>10.2f} {sg['peak_kib'] / hg['peak_kib']:>9.2f}"
+            runs = " / ".join(f"{t:.2f}" for t in r["times"])
             print(
-                f"{n:>6}  {tool:<10} {r['best']:>8.3f} {n / r['best']:>9.0f} {mb(r['peak_kib']):>9.0f}   {ratio}"
+                f"{n:>6}  {tool:<10} {r['best']:>8.3f} {n / r['best']:>9.0f} {mb(r['peak_kib']):>9.0f}   {ratio}   {runs}"
             )
     print("(check = site-gen check: every page rendered, nothing written; ratios = site-gen / Hugo)")
+    # Best-of-N hides a slow run; a wide spread usually means the disk
+    # (site-gen's later runs also delete the previous output), so say so.
+    for (tool, n), r in sorted(builds.items()):
+        if max(r["times"]) > 2 * r["best"]:
+            print(f"! {tool}, {n} pages: runs ranged {r['best']:.2f}-{max(r['times']):.2f} s; the best figure is optimistic")
     if not any(t == "hugo" for t, _ in builds):
         print()
         print("Hugo was not run (not installed, or HUGO= was set): no same-machine comparison.")

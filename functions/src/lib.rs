@@ -8,6 +8,7 @@
 pub mod assemble;
 pub mod desk;
 pub mod http;
+pub mod lambda;
 pub mod local;
 pub mod logging;
 pub mod mail;

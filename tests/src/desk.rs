@@ -40,6 +40,12 @@ impl Answer {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 
+    /// The reference at the end of the Location a stored request answers with.
+    pub fn reference(&self) -> String {
+        let location = self.header("location").expect("a Location header");
+        location.rsplit('/').next().unwrap_or_default().to_owned()
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -143,6 +149,13 @@ impl TestDesk {
     pub async fn get(&self, path: &str) -> Answer {
         self.send(Request::get(path).body(Body::empty()).expect("a request"))
             .await
+    }
+
+    /// Files the standard repair request; its reference.
+    pub async fn file_repair(&self) -> String {
+        let answer = self.post_form("repair", &repair()).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+        answer.reference()
     }
 
     /// How many tickets the store holds, across every status.

@@ -45,8 +45,12 @@ pub fn site_gen_bin() -> &'static Path {
             .to_owned();
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut build = Command::new(cargo);
+        // The same selection `cargo test --workspace` compiles (all targets,
+        // so dev-dependency features unify the same way): after the test
+        // build this is a no-op, where `-p site-gen` alone would resolve
+        // features differently and rebuild half the dependency tree.
         build
-            .args(["build", "--quiet", "-p", "site-gen", "--bin", "site-gen"])
+            .args(["build", "--quiet", "--workspace", "--all-targets"])
             .current_dir(workspace_dir());
         match profile_dir.file_name().and_then(|n| n.to_str()) {
             Some("debug") | None => {}

@@ -5,13 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use axum::http::StatusCode;
 use chrono::{TimeDelta, Utc};
 use desk::assemble::backends;
 use desk::notify::Report;
 use desk::settings::Settings;
 use tests::aws;
-use tests::desk::{Outage, TestDesk, notifier, repair};
+use tests::desk::{Outage, TestDesk, notifier};
 use tests::site::workspace_dir;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -43,15 +42,7 @@ async fn a_repair_goes_through_dynamodb_and_ses_and_an_outage_loses_nothing() {
     let real = backends(&settings).await.expect("the AWS backends start");
     let desk = TestDesk::on(tmp, real.store.clone(), |_| {});
 
-    let answer = desk.post_form("repair", &repair()).await;
-    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
-    let reference = answer
-        .header("location")
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let reference = desk.file_repair().await;
     let stored = desk
         .store
         .get(&reference)
@@ -130,14 +121,7 @@ async fn the_smtp_transport_delivers_the_desk_email() {
         return;
     };
     let desk = TestDesk::new();
-    let answer = desk.post_form("repair", &repair()).await;
-    let reference = answer
-        .header("location")
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let reference = desk.file_repair().await;
     let smtp =
         std::sync::Arc::new(desk::mail::Smtp::from_url(&url).expect("the SMTP URL is usable"));
     assert_eq!(

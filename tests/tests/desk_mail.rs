@@ -3,25 +3,14 @@
 
 use chrono::{TimeDelta, Utc};
 use desk::notify::Report;
-use tests::desk::{Outage, TestDesk, notifier, repair};
-
-async fn stored_reference(desk: &TestDesk) -> String {
-    let answer = desk.post_form("repair", &repair()).await;
-    answer
-        .header("location")
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned()
-}
+use tests::desk::{Outage, TestDesk, notifier};
 
 #[tokio::test]
 async fn a_mail_outage_keeps_the_ticket_and_the_mail_goes_out_once_on_retry() {
     let desk = TestDesk::new();
     let transport = Outage::new(None);
     transport.set_down(true);
-    let reference = stored_reference(&desk).await;
+    let reference = desk.file_repair().await;
     let now = Utc::now();
 
     let report = notifier(&desk, transport.clone(), now)
@@ -74,7 +63,7 @@ async fn a_mail_outage_keeps_the_ticket_and_the_mail_goes_out_once_on_retry() {
 #[tokio::test]
 async fn the_desk_email_has_what_the_desk_needs() {
     let desk = TestDesk::new();
-    let reference = stored_reference(&desk).await;
+    let reference = desk.file_repair().await;
     let ticket = desk.store.get(&reference).await.unwrap().unwrap();
     let email = notifier(&desk, Outage::new(None), Utc::now())
         .composer
@@ -116,7 +105,7 @@ async fn the_desk_email_has_what_the_desk_needs() {
 #[tokio::test]
 async fn owner_text_cannot_add_headers_or_markup() {
     let desk = TestDesk::new();
-    let reference = stored_reference(&desk).await;
+    let reference = desk.file_repair().await;
     let mut ticket = desk.store.get(&reference).await.unwrap().unwrap();
     for (name, value) in &mut ticket.fields {
         match name.as_str() {

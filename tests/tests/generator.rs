@@ -700,7 +700,7 @@ fn front_matter_text_is_escaped_not_interpreted() {
     assert!(!html.contains("<script>alert"), "{html}");
     assert_contains(
         &html,
-        "&lt;script&gt;alert(1)&lt;&#x2F;script&gt; {{ site.title }}",
+        "&lt;script&gt;alert(1)&lt;/script&gt; {{ site.title }}",
     );
     assert_contains(&html, "a &amp; b &lt;i&gt;");
 }
