@@ -15,8 +15,9 @@ use crate::content::{self, Content, FORMS_DIR};
 use crate::diagnostics::{Diagnostic, Error};
 use crate::links::{self, LinkIndex};
 use crate::markdown::{self, Rendered};
-use crate::output::{Discard, Staging};
+use crate::output::{Discard, Pending, Staging};
 use crate::render;
+use crate::render::Produced;
 use crate::urls::ContentPath;
 
 #[derive(Debug, Clone)]
@@ -73,19 +74,41 @@ impl std::fmt::Display for BuildSummary {
 
 /// Builds the site into the output folder, replacing it only on success.
 pub fn build(options: &BuildOptions) -> Result<BuildSummary, Error> {
+    build_tracked(options).map(|(summary, _)| summary)
+}
+
+/// [`build`], also saying what it produced, for [`rebuild`].
+pub fn build_tracked(options: &BuildOptions) -> Result<(BuildSummary, Produced), Error> {
     let started = Instant::now();
     let site = Site::load(options)?;
     let staging = Staging::create(&options.out_dir(), &options.root)?;
-    render::write_site(&site, &staging)?;
+    let produced = render::write_site(&site, &staging, None)?;
     staging.commit()?;
-    Ok(site.summary(started))
+    Ok((site.summary(started), produced))
+}
+
+/// Builds again after an edit, in place: every check is made as in a full
+/// build, but only pages whose output can have changed are rendered and
+/// written, and nothing is written unless the whole build succeeds. For
+/// `serve`, whose output folder is its own.
+pub fn rebuild(
+    options: &BuildOptions,
+    previous: &Produced,
+) -> Result<(BuildSummary, Produced), Error> {
+    let started = Instant::now();
+    let site = Site::load(options)?;
+    let pending = Pending::default();
+    let produced = render::write_site(&site, &pending, Some(previous))?;
+    let stale = previous.files.difference(&produced.files).cloned();
+    pending.apply(&options.out_dir(), stale)?;
+    Ok((site.summary(started), produced))
 }
 
 /// Every check a build makes, templates included, writing nothing.
 pub fn check(options: &BuildOptions) -> Result<BuildSummary, Error> {
     let started = Instant::now();
     let site = Site::load(options)?;
-    render::write_site(&site, &Discard)?;
+    render::write_site(&site, &Discard, None)?;
     Ok(site.summary(started))
 }
 
@@ -181,7 +204,8 @@ impl Site {
             return Ok(site);
         }
         if theme_loaded
-            && let Err(Error::Invalid(mut template_problems)) = render::write_site(&site, &Discard)
+            && let Err(Error::Invalid(mut template_problems)) =
+                render::write_site(&site, &Discard, None)
         {
             problems.append(&mut template_problems);
         }

@@ -15,5 +15,5 @@ pub mod render;
 pub mod serve;
 pub mod urls;
 
-pub use build::{BuildOptions, BuildSummary, build, check};
+pub use build::{BuildOptions, BuildSummary, build, build_tracked, check, rebuild};
 pub use diagnostics::{Diagnostic, Error};

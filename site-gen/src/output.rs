@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::diagnostics::Error;
 
@@ -161,6 +162,73 @@ impl Drop for Staging {
             let _ = fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Files held back until the whole rebuild has succeeded, then written
+/// into the live folder in place (for `serve`, where only a few files
+/// change per edit and the swap of a whole folder would cost more than the
+/// rebuild).
+#[derive(Default)]
+pub struct Pending {
+    writes: Mutex<Vec<(PathBuf, Vec<u8>)>>,
+    copies: Mutex<Vec<(PathBuf, PathBuf)>>,
+}
+
+impl Sink for Pending {
+    fn write(&self, relative: &Path, bytes: &[u8]) -> Result<(), Error> {
+        if let Ok(mut writes) = self.writes.lock() {
+            writes.push((relative.to_owned(), bytes.to_vec()));
+        }
+        Ok(())
+    }
+
+    fn copy(&self, relative: &Path, from: &Path) -> Result<(), Error> {
+        if let Ok(mut copies) = self.copies.lock() {
+            copies.push((relative.to_owned(), from.to_owned()));
+        }
+        Ok(())
+    }
+}
+
+impl Pending {
+    /// Writes everything held into `dir` (each file replaced whole, so a
+    /// reader never sees half of one) and removes `stale` files.
+    pub fn apply(self, dir: &Path, stale: impl Iterator<Item = PathBuf>) -> Result<(), Error> {
+        let write_error = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::Write { path, source }
+        };
+        let place =
+            |relative: &Path, fill: &dyn Fn(&Path) -> std::io::Result<()>| -> Result<(), Error> {
+                let target = dir.join(relative);
+                if let Some(parent) = target.parent() {
+                    fs::create_dir_all(parent).map_err(write_error(parent))?;
+                }
+                let partial = target.with_extension("partial~");
+                fill(&partial).map_err(write_error(&partial))?;
+                fs::rename(&partial, &target).map_err(write_error(&target))
+            };
+        for (relative, bytes) in self.writes.into_inner().unwrap_or_default() {
+            place(&relative, &|path| fs::write(path, &bytes))?;
+        }
+        for (relative, from) in self.copies.into_inner().unwrap_or_default() {
+            if !same_file_content(&from, &dir.join(&relative)) {
+                place(&relative, &|path| fs::copy(&from, path).map(|_| ()))?;
+            }
+        }
+        for relative in stale {
+            let _ = fs::remove_file(dir.join(relative));
+        }
+        Ok(())
+    }
+}
+
+/// A copy is current when it has the source's length and is not older.
+fn same_file_content(source: &Path, copy: &Path) -> bool {
+    let (Ok(a), Ok(b)) = (fs::metadata(source), fs::metadata(copy)) else {
+        return false;
+    };
+    a.len() == b.len() && matches!((a.modified(), b.modified()), (Ok(s), Ok(c)) if c >= s)
 }
 
 fn is_empty_dir(dir: &Path) -> bool {

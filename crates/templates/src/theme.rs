@@ -48,6 +48,8 @@ fn describe(err: &tera::Error) -> String {
 /// The templates of one theme, with any the site overrides.
 pub struct Theme {
     tera: Tera,
+    /// Changes whenever any template's text changes.
+    templates_digest: u64,
     /// The theme's `static/` and then the site's own `static/`; a file in
     /// the site's folder replaces the theme's file of the same name.
     static_dirs: Vec<PathBuf>,
@@ -74,7 +76,22 @@ impl Theme {
                 message: describe(&e),
             })?;
         tera.set_escape_fn(escape_html);
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for dir in [root.join("templates"), theme_dir.join("templates")] {
+            for entry in walkdir::WalkDir::new(&dir)
+                .sort_by_file_name()
+                .into_iter()
+                .flatten()
+            {
+                std::hash::Hash::hash(entry.path(), &mut hasher);
+                std::hash::Hash::hash(
+                    &std::fs::read(entry.path()).unwrap_or_default(),
+                    &mut hasher,
+                );
+            }
+        }
         Ok(Theme {
+            templates_digest: std::hash::Hasher::finish(&hasher),
             tera,
             static_dirs: vec![theme_dir.join("static"), root.join("static")],
         })
@@ -84,9 +101,14 @@ impl Theme {
     /// against when its own theme failed to load.
     pub fn empty() -> Theme {
         Theme {
+            templates_digest: 0,
             tera: Tera::default(),
             static_dirs: Vec::new(),
         }
+    }
+
+    pub fn templates_digest(&self) -> u64 {
+        self.templates_digest
     }
 
     pub fn has_template(&self, name: &str) -> bool {

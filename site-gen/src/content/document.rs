@@ -15,6 +15,8 @@ pub struct Document {
     pub body: String,
     /// The line of the file the body starts on, for error messages.
     pub body_line: usize,
+    /// A digest of the whole file: equal digests render equal pages.
+    pub source_digest: u64,
     key_lines: Vec<(String, usize)>,
 }
 
@@ -22,7 +24,10 @@ impl Document {
     /// Parses a document from its text; pure, for tests.
     pub fn parse(path: ContentPath, file: PathBuf, text: &str) -> Result<Document, Diagnostic> {
         let parts = split(&file, text)?;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        std::hash::Hash::hash(text, &mut hasher);
         Ok(Document {
+            source_digest: std::hash::Hasher::finish(&hasher),
             body: parts.body.to_owned(),
             body_line: parts.body_line,
             key_lines: parts.key_lines,

@@ -4,7 +4,10 @@
 mod sitemap;
 mod views;
 
-use std::path::Path;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
@@ -32,13 +35,39 @@ struct Links {
     sections: Vec<SectionLink>,
     /// Per section: the trail from home to its parent.
     trails: Vec<Vec<Crumb>>,
+    /// Per section: a digest of everything its pages show of it (its list,
+    /// its trail). A page whose own text and section digest are unchanged
+    /// renders the same.
+    section_digests: Vec<u64>,
+}
+
+/// What a build wrote, so that a rebuild under `serve` renders only the
+/// pages whose output can have changed.
+#[derive(Debug, Default, Clone)]
+pub struct Produced {
+    /// Output file of each page → the digest of all its page depended on.
+    page_digests: HashMap<PathBuf, u64>,
+    /// Every file the build produced.
+    pub files: HashSet<PathBuf>,
+}
+
+fn digest(value: impl Hash) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Everything that every page shows: the site view, the templates, the day.
+fn site_digest(site: &Site) -> u64 {
+    let view = serde_json::to_string(&site.site_view).unwrap_or_default();
+    digest((view, site.theme.templates_digest(), site.today))
 }
 
 impl Links {
     fn new(site: &Site) -> Links {
         let base = site.config.base_path();
         let content = &site.content;
-        let pages = content
+        let pages: Vec<PageLink> = content
             .pages
             .iter()
             .map(|doc| PageLink {
@@ -60,7 +89,7 @@ impl Links {
                 page_count: s.pages.len(),
             })
             .collect();
-        let trails = (0..content.sections.len())
+        let trails: Vec<Vec<Crumb>> = (0..content.sections.len())
             .map(|i| {
                 let mut trail = Vec::new();
                 let mut at = content.sections[i].parent;
@@ -75,25 +104,66 @@ impl Links {
                 trail
             })
             .collect();
+        let section_digests = content
+            .sections
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let listed: Vec<&PageLink> = s.pages.iter().map(|&p| &pages[p]).collect();
+                let shown =
+                    serde_json::to_string(&(&listed, &sections[i], &trails[i])).unwrap_or_default();
+                digest(shown)
+            })
+            .collect();
         Links {
             pages,
             sections,
             trails,
+            section_digests,
         }
     }
 }
 
-/// Renders every page of `site` and hands each file to `sink`.
-pub fn write_site(site: &Site, sink: &dyn Sink) -> Result<(), Error> {
+/// Renders every page of `site` and hands each file to `sink`. Pages that
+/// `previous` shows to be unchanged are not rendered again (their files
+/// are left as they are).
+pub fn write_site(
+    site: &Site,
+    sink: &dyn Sink,
+    previous: Option<&Produced>,
+) -> Result<Produced, Error> {
     let links = Links::new(site);
     let content = &site.content;
     let mut problems: Vec<Diagnostic> = Vec::new();
+    let site_digest = site_digest(site);
 
-    let page_problems: Vec<Diagnostic> = (0..content.pages.len())
+    let pages: Vec<Result<(PathBuf, u64), Diagnostic>> = (0..content.pages.len())
         .into_par_iter()
-        .filter_map(|i| write_page(site, &links, i, sink).err())
+        .map(|i| {
+            let doc = &content.pages[i];
+            let file = doc.path.output_file();
+            let digest = digest((
+                doc.source_digest,
+                links.section_digests[content.page_section[i]],
+                site_digest,
+            ));
+            let unchanged = previous.and_then(|p| p.page_digests.get(&file)) == Some(&digest);
+            if !unchanged {
+                write_page(site, &links, i, sink)?;
+            }
+            Ok((file, digest))
+        })
         .collect();
-    problems.extend(page_problems);
+    let mut produced = Produced::default();
+    for page in pages {
+        match page {
+            Ok((file, digest)) => {
+                produced.files.insert(file.clone());
+                produced.page_digests.insert(file, digest);
+            }
+            Err(problem) => problems.push(problem),
+        }
+    }
     let section_problems: Vec<Diagnostic> = (0..content.sections.len())
         .into_par_iter()
         .filter_map(|i| write_section(site, &links, i, sink).err())
@@ -114,19 +184,30 @@ pub fn write_site(site: &Site, sink: &dyn Sink) -> Result<(), Error> {
         return Err(Error::Invalid(problems));
     }
 
+    let mut copy = |to: PathBuf, from: &Path| {
+        produced.files.insert(to.clone());
+        sink.copy(&to, from)
+    };
     for (path, file) in &content.assets {
-        sink.copy(&path.output_file(), file)?;
+        copy(path.output_file(), file)?;
     }
     for (relative, file) in site
         .theme
         .static_files()
         .map_err(|e| Error::Output(e.to_string()))?
     {
-        sink.copy(&Path::new("static").join(relative), &file)?;
+        copy(Path::new("static").join(relative), &file)?;
     }
     sink.write(Path::new("sitemap.xml"), sitemap::sitemap(site).as_bytes())?;
     sink.write(Path::new("robots.txt"), sitemap::robots(site).as_bytes())?;
-    Ok(())
+    let generated = content.sections.iter().map(|s| s.doc.path.output_file());
+    let forms = site.forms.iter().map(|f| form_page(&f.kind).output_file());
+    produced.files.extend(
+        generated
+            .chain(forms)
+            .chain(GENERATED.iter().map(PathBuf::from)),
+    );
+    Ok(produced)
 }
 
 /// Writes one rendered file, or says which source it came from and why

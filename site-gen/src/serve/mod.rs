@@ -13,8 +13,9 @@ use config::Config;
 use desk::local::LocalDesk;
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::build::{BuildOptions, build};
+use crate::build::{BuildOptions, build_tracked, rebuild};
 use crate::diagnostics::Error;
+use crate::render::Produced;
 
 pub use reload::Reloader;
 
@@ -41,7 +42,8 @@ pub fn run(mut options: BuildOptions, port: u16, data_dir: PathBuf) -> Result<()
             options.out = Some(data_dir.join("preview"));
         }
         let reloader = Arc::new(Reloader::default());
-        rebuild(&options, &reloader, None);
+        let mut rebuilder = Rebuilder::new(options.clone());
+        rebuilder.run(&reloader, None);
         let files = Router::new().fallback_service(site_files(&options.out_dir()));
         let desk = LocalDesk::start(
             options.root.clone(),
@@ -51,15 +53,17 @@ pub fn run(mut options: BuildOptions, port: u16, data_dir: PathBuf) -> Result<()
         )
         .await
         .map_err(|e| Error::Output(format!("cannot start the request desk: {e}")))?;
-        let _watcher = watch::watch(options.clone(), Arc::clone(&reloader), desk.clone())?;
+        let _watcher = watch::watch(&options, rebuilder, Arc::clone(&reloader), desk.clone())?;
         let app = reload::routes(Arc::clone(&reloader)).merge(desk.router());
+        let reloader = Arc::clone(&reloader);
         println!("Serving http://{address}/ (Ctrl-C to stop)");
         axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(async {
+        .with_graceful_shutdown(async move {
             let _ = tokio::signal::ctrl_c().await;
+            reloader.closing();
         })
         .await
         .map_err(|e| Error::Output(format!("the server stopped: {e}")))
@@ -85,27 +89,51 @@ fn desk_config(options: &BuildOptions) -> Result<Config, Error> {
     Ok(config)
 }
 
-/// Builds once, reporting to the terminal and to open browser pages. A
-/// failed build leaves the last good site (and desk) in place.
-pub fn rebuild(options: &BuildOptions, reloader: &Reloader, desk: Option<&LocalDesk>) {
-    match build(options) {
-        Ok(summary) => {
-            println!("Built {summary}");
-            if let Some(desk) = desk {
-                let reloaded = desk_config(options).and_then(|config| {
-                    desk.reload(config).map_err(|e| {
-                        Error::Output(format!("the request desk kept its old forms: {e}"))
-                    })
-                });
-                if let Err(e) = reloaded {
-                    eprintln!("error: {e}");
+/// Builds after each change, reporting to the terminal and to open
+/// browser pages. After the first full build only what an edit can have
+/// changed is rendered again. A failed build leaves the last good site
+/// (and desk) in place.
+pub struct Rebuilder {
+    options: BuildOptions,
+    /// What the last good build wrote; `None` until one succeeded.
+    produced: Option<Produced>,
+}
+
+impl Rebuilder {
+    pub fn new(options: BuildOptions) -> Rebuilder {
+        Rebuilder {
+            options,
+            produced: None,
+        }
+    }
+
+    pub fn run(&mut self, reloader: &Reloader, desk: Option<&LocalDesk>) {
+        let result = match &self.produced {
+            Some(previous) => rebuild(&self.options, previous),
+            None => build_tracked(&self.options),
+        };
+        match result {
+            Ok((summary, produced)) => {
+                self.produced = Some(produced);
+                println!("Built {summary}");
+                reloader.built();
+                // After the reload is on its way: the desk only needs to
+                // catch up before the next form is posted.
+                if let Some(desk) = desk {
+                    let reloaded = desk_config(&self.options).and_then(|config| {
+                        desk.reload(config).map_err(|e| {
+                            Error::Output(format!("the request desk kept its old forms: {e}"))
+                        })
+                    });
+                    if let Err(e) = reloaded {
+                        eprintln!("error: {e}");
+                    }
                 }
             }
-            reloader.built();
-        }
-        Err(err) => {
-            eprintln!("error: {err}");
-            reloader.failed(err.to_string());
+            Err(err) => {
+                eprintln!("error: {err}");
+                reloader.failed(err.to_string());
+            }
         }
     }
 }

@@ -17,6 +17,9 @@ use tokio_stream::wrappers::BroadcastStream;
 enum Message {
     Reload,
     Failed(String),
+    /// The server is stopping: open pages' event streams end, so the
+    /// server does not wait for browser tabs to close.
+    Closing,
 }
 
 /// Keeps the outcome of the last build and tells every open page about
@@ -41,6 +44,10 @@ impl Reloader {
             *last = None;
         }
         let _ = self.sender.send(Message::Reload);
+    }
+
+    pub fn closing(&self) {
+        let _ = self.sender.send(Message::Closing);
     }
 
     pub fn failed(&self, message: String) {
@@ -93,11 +100,14 @@ async fn events(State(reloader): State<Arc<Reloader>>) -> impl IntoResponse {
     let updates = BroadcastStream::new(reloader.sender.subscribe())
         // A page that fell behind has missed a build: reloading catches up.
         .map(|m| m.unwrap_or(Message::Reload));
-    let stream = tokio_stream::iter(pending).chain(updates).map(|message| {
-        Ok::<_, Infallible>(match message {
-            Message::Reload => Event::default().event("reload").data("reload"),
-            Message::Failed(text) => Event::default().event("failed").data(text),
-        })
-    });
+    let stream = tokio_stream::iter(pending)
+        .chain(updates)
+        .take_while(|message| !matches!(message, Message::Closing))
+        .map(|message| {
+            Ok::<_, Infallible>(match message {
+                Message::Failed(text) => Event::default().event("failed").data(text),
+                _ => Event::default().event("reload").data("reload"),
+            })
+        });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

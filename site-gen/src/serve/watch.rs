@@ -10,7 +10,7 @@ use notify::{RecursiveMode, Watcher};
 
 use crate::build::BuildOptions;
 use crate::diagnostics::Error;
-use crate::serve::{Reloader, rebuild};
+use crate::serve::{Rebuilder, Reloader};
 
 /// Changes arriving within this window are built together: one save in an
 /// editor is often several file events.
@@ -19,7 +19,8 @@ const SETTLE: Duration = Duration::from_millis(15);
 /// Watches what a build reads (never the output) and rebuilds on change.
 /// The watcher stops when the returned value is dropped.
 pub fn watch(
-    options: BuildOptions,
+    options: &BuildOptions,
+    mut rebuilder: Rebuilder,
     reloader: Arc<Reloader>,
     desk: LocalDesk,
 ) -> Result<notify::RecommendedWatcher, Error> {
@@ -50,7 +51,7 @@ pub fn watch(
     std::thread::spawn(move || {
         while receiver.recv().is_ok() {
             while receiver.recv_timeout(SETTLE).is_ok() {}
-            rebuild(&options, &reloader, Some(&desk));
+            rebuilder.run(&reloader, Some(&desk));
         }
     });
     Ok(watcher)
