@@ -17,9 +17,7 @@ use crate::time::Clock;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error(transparent)]
-    Config(#[from] config::ConfigError),
-    #[error(transparent)]
-    Forms(#[from] forms::FormError),
+    File(#[from] config::FileError),
     #[error(transparent)]
     Theme(#[from] templates::TemplateError),
     #[error("{0}")]

@@ -118,33 +118,14 @@ pub fn yaml_diagnostic(file: &Path, first_line: usize, err: &serde_yaml::Error) 
     }
 }
 
-impl From<config::ConfigError> for Diagnostic {
-    fn from(err: config::ConfigError) -> Diagnostic {
+impl From<config::FileError> for Diagnostic {
+    fn from(err: config::FileError) -> Diagnostic {
         match err {
-            config::ConfigError::Read { path, source } => Diagnostic::new(
-                &path,
-                None,
-                format!("cannot read the site configuration: {source}"),
-            )
-            .help("run site-gen in the site's folder or pass --root"),
-            config::ConfigError::Invalid {
-                path,
-                line,
-                message,
-            } => Diagnostic::new(path, line, message),
-        }
-    }
-}
-
-impl From<forms::FormError> for Diagnostic {
-    fn from(err: forms::FormError) -> Diagnostic {
-        match err {
-            forms::FormError::Read { path, source } => Diagnostic::new(
-                &path,
-                None,
-                format!("cannot read the form definition: {source}"),
-            ),
-            forms::FormError::Invalid {
+            config::FileError::Read { path, source } => {
+                Diagnostic::new(&path, None, format!("cannot read the file: {source}"))
+                    .help("run site-gen in the site's folder, or pass --root")
+            }
+            config::FileError::Invalid {
                 path,
                 line,
                 message,

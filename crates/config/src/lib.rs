@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 /// The file name of the configuration at a site's root.
 pub const FILE_NAME: &str = "config.yaml";
 
+/// A site file (the configuration, a form definition) that cannot be read
+/// or says something invalid, with where.
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub enum FileError {
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -24,6 +26,37 @@ pub enum ConfigError {
         message: String,
     },
 }
+
+impl FileError {
+    /// `message` about the file at `path`, at no particular line.
+    pub fn invalid(path: &Path, message: impl Into<String>) -> FileError {
+        FileError::Invalid {
+            path: path.to_owned(),
+            line: None,
+            message: message.into(),
+        }
+    }
+
+    /// A YAML error in the file at `path`. serde_yaml appends "at line X
+    /// column Y" to its message; the line is kept on its own instead.
+    pub fn yaml(path: &Path, err: &serde_yaml::Error) -> FileError {
+        let (line, message) = yaml_error(err);
+        FileError::Invalid {
+            path: path.to_owned(),
+            line,
+            message,
+        }
+    }
+
+    pub fn read(path: &Path, source: std::io::Error) -> FileError {
+        FileError::Read {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+pub type ConfigError = FileError;
 
 /// How owners reach the desk; shown in every page footer.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -98,9 +131,8 @@ fn default_theme() -> String {
     "default".to_owned()
 }
 
-/// A YAML error as a line and a message. serde_yaml appends "at line X
-/// column Y" to its message; the line is returned on its own instead, so it
-/// can be shown once and, for text cut out of a larger file, corrected.
+/// A YAML error as a line and a message, so the line can be shown once
+/// and, for text cut out of a larger file, corrected.
 pub fn yaml_error(err: &serde_yaml::Error) -> (Option<usize>, String) {
     let raw = err.to_string();
     let message = raw.split(" at line ").next().unwrap_or(&raw).to_owned();
@@ -110,11 +142,8 @@ pub fn yaml_error(err: &serde_yaml::Error) -> (Option<usize>, String) {
 impl Config {
     /// Parses the configuration text; `path` only names the file in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let mut config: Config = serde_yaml::from_str(text).map_err(|e| ConfigError::Invalid {
-            path: path.to_owned(),
-            line: e.location().map(|l| l.line()),
-            message: e.to_string(),
-        })?;
+        let mut config: Config =
+            serde_yaml::from_str(text).map_err(|e| FileError::yaml(path, &e))?;
         config.base_url = config.base_url.trim_end_matches('/').to_owned();
         config.validate(path)?;
         Ok(config)
@@ -123,19 +152,13 @@ impl Config {
     /// Reads `config.yaml` from a site root.
     pub fn from_root(root: &Path) -> Result<Config, ConfigError> {
         let path = root.join(FILE_NAME);
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|source| FileError::read(&path, source))?;
         Config::parse(&path, &text)
     }
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid {
-            path: path.to_owned(),
-            line: None,
-            message,
-        };
+        let invalid = |message: String| FileError::invalid(path, message);
         if self.title.trim().is_empty() {
             return Err(invalid("`title` is empty: give the site a name".into()));
         }

@@ -1,7 +1,7 @@
 //! Loading and checking the form definitions.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -9,39 +9,8 @@ use serde::Deserialize;
 /// The file beside the forms that names the departments requests go to.
 pub const DEPARTMENTS_FILE: &str = "departments.yaml";
 
-#[derive(Debug, thiserror::Error)]
-pub enum FormError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
-    Invalid {
-        path: PathBuf,
-        line: Option<usize>,
-        message: String,
-    },
-}
-
-impl FormError {
-    fn yaml(path: &Path, err: &serde_yaml::Error) -> FormError {
-        let (line, message) = config::yaml_error(err);
-        FormError::Invalid {
-            path: path.to_owned(),
-            line,
-            message,
-        }
-    }
-
-    fn invalid(path: &Path, message: impl Into<String>) -> FormError {
-        FormError::Invalid {
-            path: path.to_owned(),
-            line: None,
-            message: message.into(),
-        }
-    }
-}
+/// What goes wrong loading a form: the same as for any site file.
+pub type FormError = config::FileError;
 
 /// A desk department a request can be routed to.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -363,23 +332,14 @@ impl FormSet {
             return Ok(FormSet::default());
         }
         let read = |path: &Path| {
-            std::fs::read_to_string(path).map_err(|source| FormError::Read {
-                path: path.to_owned(),
-                source,
-            })
+            std::fs::read_to_string(path).map_err(|source| FormError::read(path, source))
         };
         let departments_path = dir.join(DEPARTMENTS_FILE);
         let departments = FormSet::parse_departments(&departments_path, &read(&departments_path)?)?;
-        let entries = std::fs::read_dir(dir).map_err(|source| FormError::Read {
-            path: dir.to_owned(),
-            source,
-        })?;
+        let entries = std::fs::read_dir(dir).map_err(|source| FormError::read(dir, source))?;
         let mut paths = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|source| FormError::Read {
-                path: dir.to_owned(),
-                source,
-            })?;
+            let entry = entry.map_err(|source| FormError::read(dir, source))?;
             paths.push(entry.path());
         }
         paths.sort();
