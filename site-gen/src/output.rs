@@ -257,36 +257,43 @@ fn absolute(path: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     #[test]
-    fn refuses_to_replace_foreign_or_source_folders() {
-        let root = tempfile::tempdir().unwrap();
+    fn refuses_to_replace_foreign_or_source_folders() -> TestResult {
+        let root = tempfile::tempdir()?;
         let site = root.path();
-        fs::create_dir_all(site.join("content")).unwrap();
+        fs::create_dir_all(site.join("content"))?;
         assert!(Staging::create(site, site).is_err());
         assert!(Staging::create(&site.join("content/out"), site).is_err());
         let foreign = site.join("mine");
-        fs::create_dir_all(&foreign).unwrap();
-        fs::write(foreign.join("notes.txt"), "keep").unwrap();
+        fs::create_dir_all(&foreign)?;
+        fs::write(foreign.join("notes.txt"), "keep")?;
         assert!(Staging::create(&foreign, site).is_err());
+        Ok(())
     }
 
     #[test]
-    fn swaps_in_whole_and_cleans_up_on_failure() {
-        let root = tempfile::tempdir().unwrap();
+    fn swaps_in_whole_and_cleans_up_on_failure() -> TestResult {
+        let root = tempfile::tempdir()?;
         let out = root.path().join("public");
-        let s = Staging::create(&out, root.path()).unwrap();
-        s.write(Path::new("a/index.html"), b"one").unwrap();
-        s.commit().unwrap();
-        assert_eq!(fs::read_to_string(out.join("a/index.html")).unwrap(), "one");
+        let s = Staging::create(&out, root.path())?;
+        s.write(Path::new("a/index.html"), b"one")?;
+        s.commit()?;
+        assert_eq!(fs::read_to_string(out.join("a/index.html"))?, "one");
 
-        let s = Staging::create(&out, root.path()).unwrap();
-        s.write(Path::new("b/index.html"), b"two").unwrap();
+        let s = Staging::create(&out, root.path())?;
+        s.write(Path::new("b/index.html"), b"two")?;
         drop(s);
         assert!(
             out.join("a/index.html").exists(),
             "an abandoned build must not touch the output"
         );
-        let leftovers: Vec<_> = fs::read_dir(root.path()).unwrap().collect();
-        assert_eq!(leftovers.len(), 1, "staging folder removed");
+        assert_eq!(
+            fs::read_dir(root.path())?.count(),
+            1,
+            "staging folder removed"
+        );
+        Ok(())
     }
 }
