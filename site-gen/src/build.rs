@@ -241,12 +241,12 @@ impl Site {
                 source: forms_dir.join(format!("{kind}.yaml")),
             });
         }
-        for (relative, source) in self.theme.static_files().unwrap_or_default() {
+        for (relative, source) in self.theme.static_files() {
             if let Some(path) = ContentPath::new(&Path::new("static").join(relative)) {
                 outputs.push(Output {
                     url: path.url(),
                     file: path.output_file(),
-                    source,
+                    source: source.clone(),
                 });
             }
         }

@@ -66,15 +66,6 @@ pub enum Error {
     Output(String),
 }
 
-impl Error {
-    pub fn diagnostics(&self) -> &[Diagnostic] {
-        match self {
-            Error::Invalid(d) => d,
-            _ => &[],
-        }
-    }
-}
-
 fn list(diagnostics: &[Diagnostic]) -> String {
     let mut sorted = diagnostics.to_vec();
     sorted.sort();

@@ -367,16 +367,6 @@ impl FormSet {
         Ok(file.departments)
     }
 
-    pub fn from_parts(
-        departments: BTreeMap<String, Department>,
-        forms: Vec<FormDefinition>,
-    ) -> FormSet {
-        FormSet {
-            departments,
-            forms: forms.into_iter().map(|f| (f.kind.clone(), f)).collect(),
-        }
-    }
-
     pub fn get(&self, kind: &str) -> Option<&FormDefinition> {
         self.forms.get(kind)
     }

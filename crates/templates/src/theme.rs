@@ -50,9 +50,9 @@ pub struct Theme {
     tera: Tera,
     /// Changes whenever any template's text changes.
     templates_digest: u64,
-    /// The theme's `static/` and then the site's own `static/`; a file in
-    /// the site's folder replaces the theme's file of the same name.
-    static_dirs: Vec<PathBuf>,
+    /// Every static file as (path under `static/`, file on disk), found
+    /// once at load; the site's own `static/` wins over the theme's.
+    static_files: Vec<(PathBuf, PathBuf)>,
 }
 
 impl Theme {
@@ -93,7 +93,7 @@ impl Theme {
         Ok(Theme {
             templates_digest: std::hash::Hasher::finish(&hasher),
             tera,
-            static_dirs: vec![theme_dir.join("static"), root.join("static")],
+            static_files: find_static_files(&[theme_dir.join("static"), root.join("static")])?,
         })
     }
 
@@ -103,16 +103,12 @@ impl Theme {
         Theme {
             templates_digest: 0,
             tera: Tera::default(),
-            static_dirs: Vec::new(),
+            static_files: Vec::new(),
         }
     }
 
     pub fn templates_digest(&self) -> u64 {
         self.templates_digest
-    }
-
-    pub fn has_template(&self, name: &str) -> bool {
-        self.tera.get_template_names().any(|n| n == name)
     }
 
     /// Renders `template` with the site view and whatever else the template
@@ -136,36 +132,17 @@ impl Theme {
 
     /// Every static file of the theme and the site as (path under
     /// `static/`, file on disk); the site's file wins on a clash.
-    pub fn static_files(&self) -> Result<Vec<(PathBuf, PathBuf)>, TemplateError> {
-        let mut files = std::collections::BTreeMap::new();
-        for dir in &self.static_dirs {
-            if !dir.is_dir() {
-                continue;
-            }
-            for entry in walkdir::WalkDir::new(dir) {
-                let entry = entry.map_err(|e| TemplateError::Read {
-                    path: e.path().unwrap_or(dir).to_owned(),
-                    source: e.into(),
-                })?;
-                if entry.file_type().is_file()
-                    && let Ok(relative) = entry.path().strip_prefix(dir)
-                {
-                    files.insert(relative.to_owned(), entry.path().to_owned());
-                }
-            }
-        }
-        Ok(files.into_iter().collect())
+    pub fn static_files(&self) -> &[(PathBuf, PathBuf)] {
+        &self.static_files
     }
 
     /// A short fingerprint of a static file's content, added to its address
     /// so browsers fetch it again after it changes.
     pub fn fingerprint(&self, relative: &str) -> Option<String> {
-        let path = self
-            .static_dirs
+        let (_, path) = self
+            .static_files
             .iter()
-            .rev()
-            .map(|d| d.join(relative))
-            .find(|p| p.is_file())?;
+            .find(|(r, _)| r == Path::new(relative))?;
         let bytes = std::fs::read(path).ok()?;
         // FNV-1a: a cache key, not a security measure.
         let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
@@ -173,6 +150,24 @@ impl Theme {
         });
         Some(format!("{:08x}", hash as u32))
     }
+}
+
+fn find_static_files(dirs: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>, TemplateError> {
+    let mut files = std::collections::BTreeMap::new();
+    for dir in dirs.iter().filter(|d| d.is_dir()) {
+        for entry in walkdir::WalkDir::new(dir) {
+            let entry = entry.map_err(|e| TemplateError::Read {
+                path: e.path().unwrap_or(dir).to_owned(),
+                source: e.into(),
+            })?;
+            if entry.file_type().is_file()
+                && let Ok(relative) = entry.path().strip_prefix(dir)
+            {
+                files.insert(relative.to_owned(), entry.path().to_owned());
+            }
+        }
+    }
+    Ok(files.into_iter().collect())
 }
 
 /// Escapes text for HTML content and quoted attributes. Tera's own escaper

@@ -191,12 +191,8 @@ pub fn write_site(
     for (path, file) in &content.assets {
         copy(path.output_file(), file)?;
     }
-    for (relative, file) in site
-        .theme
-        .static_files()
-        .map_err(|e| Error::Output(e.to_string()))?
-    {
-        copy(Path::new("static").join(relative), &file)?;
+    for (relative, file) in site.theme.static_files() {
+        copy(Path::new("static").join(relative), file)?;
     }
     sink.write(Path::new("sitemap.xml"), sitemap::sitemap(site).as_bytes())?;
     sink.write(Path::new("robots.txt"), sitemap::robots(site).as_bytes())?;

@@ -25,12 +25,23 @@ pub fn watch(
     desk: LocalDesk,
 ) -> Result<notify::RecommendedWatcher, Error> {
     let (sender, receiver) = mpsc::channel();
+    // Only forms, templates, static files and the configuration change what
+    // the desk serves; a page edit leaves it as it is.
+    let content = options.root.join("content");
+    let desk_inputs = content.join(crate::content::FORMS_DIR);
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event
             && !event.kind.is_access()
-            && event.paths.iter().any(|p| !is_editor_noise(p))
         {
-            let _ = sender.send(());
+            let mut paths = event
+                .paths
+                .iter()
+                .filter(|p| !is_editor_noise(p))
+                .peekable();
+            if paths.peek().is_some() {
+                let _ = sender
+                    .send(paths.any(|p| !p.starts_with(&content) || p.starts_with(&desk_inputs)));
+            }
         }
     })
     .map_err(|e| Error::Output(format!("cannot watch the site for changes: {e}")))?;
@@ -49,9 +60,11 @@ pub fn watch(
         }
     }
     std::thread::spawn(move || {
-        while receiver.recv().is_ok() {
-            while receiver.recv_timeout(SETTLE).is_ok() {}
-            rebuilder.run(&reloader, Some(&desk));
+        while let Ok(mut desk_changed) = receiver.recv() {
+            while let Ok(more) = receiver.recv_timeout(SETTLE) {
+                desk_changed |= more;
+            }
+            rebuilder.run(&reloader, desk_changed.then_some(&desk));
         }
     });
     Ok(watcher)
