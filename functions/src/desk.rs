@@ -11,7 +11,7 @@ use templates::{Addressing, SiteView, Theme};
 use tokio::sync::Notify;
 
 use crate::store::{Created, Idempotency, StoreError, TicketStore};
-use crate::ticket::{self, MailState, Status, Ticket};
+use crate::ticket::{self, Actor, Event, MailPurpose, MailState, Status, Ticket};
 use crate::time::Clock;
 
 #[derive(Debug, thiserror::Error)]
@@ -95,23 +95,7 @@ impl Desk {
                     .map_err(|e| {
                         StoreError::Backend(format!("no randomness for a reference: {e}"))
                     })?;
-            let ticket = Ticket {
-                reference,
-                kind: form.kind.clone(),
-                fields: valid.values.clone(),
-                received_at,
-                status: Status::Received,
-                urgency: valid.commitment.clone(),
-                department: valid.department.clone(),
-                due_at: ticket::due_at(received_at, within),
-                version: 1,
-                mail: MailState {
-                    sent: false,
-                    attempts: 0,
-                    last_error: None,
-                    next_attempt: received_at,
-                },
-            };
+            let ticket = self.new_ticket(form, &valid, reference, received_at, within);
             match self.store.create(ticket, idempotency.clone()).await {
                 Err(StoreError::ReferenceTaken(_)) if attempt < 5 => attempt += 1,
                 Ok(created) => {
@@ -122,6 +106,71 @@ impl Desk {
                 }
                 Err(e) => return Err(e),
             }
+        }
+    }
+}
+
+impl Desk {
+    /// A filed request as a ticket: received, or dispatched at once where
+    /// the form data says its category needs no judgement from the desk.
+    fn new_ticket(
+        &self,
+        form: &FormDefinition,
+        valid: &Validated,
+        reference: String,
+        received_at: chrono::DateTime<chrono::Utc>,
+        within: std::time::Duration,
+    ) -> Ticket {
+        let filed = Event {
+            seq: 1,
+            at: received_at,
+            actor: Actor {
+                username: None,
+                name: "业主（在线提交）".to_owned(),
+            },
+            action: "file".to_owned(),
+            from: Status::Received,
+            to: Status::Received,
+            note: String::new(),
+            details: Vec::new(),
+        };
+        let mut timeline = vec![filed];
+        let status = if valid.auto_dispatch {
+            timeline.push(Event {
+                seq: 2,
+                at: received_at,
+                actor: Actor::system(),
+                action: "dispatch".to_owned(),
+                from: Status::Received,
+                to: Status::Dispatched,
+                note: "按报修类别自动派单".to_owned(),
+                details: vec![("department".to_owned(), valid.department.clone())],
+            });
+            Status::Dispatched
+        } else {
+            Status::Received
+        };
+        Ticket {
+            reference,
+            kind: form.kind.clone(),
+            fields: valid.values.clone(),
+            received_at,
+            status,
+            urgency: valid.commitment.clone(),
+            category: valid.category.clone(),
+            department: valid.department.clone(),
+            assignee: None,
+            serious: valid.serious,
+            due_at: ticket::due_at(received_at, within),
+            visit_at: None,
+            done_at: None,
+            follow_up: None,
+            reopen_count: 0,
+            version: 1,
+            updated_at: received_at,
+            updated_by: Actor::system().name,
+            mail: MailState::owed(received_at, MailPurpose::New),
+            timeline,
         }
     }
 }

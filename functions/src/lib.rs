@@ -4,7 +4,11 @@
 //! A request flows through [`http`] (decode, rate limit, validate against
 //! the form definition), [`desk`] (file it as a [`ticket`]), [`store`]
 //! (durably written), then [`notify`] (the desk email through [`mail`]).
+//! Staff then work each ticket to its end in the staff app ([`http`]'s
+//! `/desk/` routes), through the actions of [`workflow`], signed in with
+//! [`accounts`].
 
+pub mod accounts;
 pub mod assemble;
 pub mod desk;
 pub mod http;
@@ -17,3 +21,4 @@ pub mod settings;
 pub mod store;
 pub mod ticket;
 pub mod time;
+pub mod workflow;

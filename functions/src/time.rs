@@ -29,6 +29,10 @@ impl Clock {
         Clock::new(FixedOffset::east_opt(seconds).unwrap_or_else(|| Utc.fix()))
     }
 
+    pub fn offset(&self) -> FixedOffset {
+        self.offset
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         self.pinned.unwrap_or_else(Utc::now)
     }

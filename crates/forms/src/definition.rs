@@ -94,6 +94,14 @@ pub struct Choice {
     pub label: String,
     pub department: Option<String>,
     pub commitment: Option<String>,
+    /// Sent straight to `department` when filed; otherwise the request
+    /// waits in the desk's "new" queue for the desk to dispatch it.
+    #[serde(default)]
+    pub auto_dispatch: bool,
+    /// The choice itself makes the request serious: the manager is told
+    /// at once.
+    #[serde(default)]
+    pub serious: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -280,6 +288,12 @@ impl FormDefinition {
                 {
                     return fail(format!(
                         "field `{name}`, option `{}`: department `{d}` is not in {DEPARTMENTS_FILE}",
+                        choice.value
+                    ));
+                }
+                if choice.auto_dispatch && choice.department.is_none() {
+                    return fail(format!(
+                        "field `{name}`, option `{}`: `auto_dispatch` needs the `department` it dispatches to",
                         choice.value
                     ));
                 }

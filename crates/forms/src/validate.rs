@@ -53,6 +53,12 @@ pub struct Validated {
     pub values: Vec<(String, String)>,
     pub department: String,
     pub commitment: String,
+    /// The value of the choice that routed the request (its category), if any.
+    pub category: Option<String>,
+    /// The routing choice sends the request to its department at once.
+    pub auto_dispatch: bool,
+    /// A chosen option marks the request as serious.
+    pub serious: bool,
 }
 
 impl Validated {
@@ -100,13 +106,17 @@ impl FormDefinition {
                 f.choice(&value.1)
             })
         };
-        let department = chosen()
-            .find_map(|c| c.department.clone())
+        let routing = chosen().find(|c| c.department.is_some());
+        let department = routing
+            .and_then(|c| c.department.clone())
             .unwrap_or_else(|| self.department.clone());
         let commitment = chosen()
             .find_map(|c| c.commitment.clone())
             .unwrap_or_else(|| self.commitment.clone());
         Ok(Validated {
+            category: routing.map(|c| c.value.clone()),
+            auto_dispatch: routing.is_some_and(|c| c.auto_dispatch),
+            serious: chosen().any(|c| c.serious),
             values,
             department,
             commitment,

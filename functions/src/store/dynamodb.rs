@@ -23,8 +23,9 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
-use super::{Created, Idempotency, StoreError, TicketStore, timestamp};
-use crate::ticket::{MailState, Status, Ticket};
+use super::{Change, Created, Idempotency, ListQuery, StoreError, TicketStore, timestamp};
+use crate::accounts::{Session, Staff};
+use crate::ticket::{MailPurpose, MailState, Status, Ticket};
 
 const TICKET: &str = "TICKET";
 const SUBMISSION: &str = "SUBMISSION";
@@ -250,7 +251,20 @@ fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
             attempts: number(item, "mail_attempts")? as u32,
             last_error: text(item, "mail_error").ok(),
             next_attempt: time(item, "mail_next_at")?,
+            purpose: MailPurpose::parse(&text(item, "mail_purpose").unwrap_or_default()),
         },
+        category: text(item, "category").ok(),
+        assignee: text(item, "assignee").ok(),
+        serious: matches!(item.get("serious"), Some(AttributeValue::Bool(true))),
+        visit_at: time(item, "visit_at").ok(),
+        done_at: time(item, "done_at").ok(),
+        follow_up: text(item, "follow_up")
+            .ok()
+            .and_then(|f| serde_json::from_str(&f).ok()),
+        reopen_count: number(item, "reopen_count").unwrap_or(0) as u32,
+        updated_at: time(item, "updated_at").or_else(|_| time(item, "received_at"))?,
+        updated_by: text(item, "updated_by").unwrap_or_default(),
+        timeline: Vec::new(),
     })
 }
 
@@ -332,41 +346,12 @@ impl TicketStore for DynamoStore {
             .transpose()
     }
 
-    async fn list_by_status(
-        &self,
-        status: Status,
-        limit: usize,
-    ) -> Result<Vec<Ticket>, StoreError> {
-        let items = self
-            .query(STATUS_INDEX, "gsi1pk", self.status_partition(status), None)
-            .await?;
-        items.iter().take(limit).map(ticket_from).collect()
+    async fn list(&self, _query: &ListQuery) -> Result<Vec<Ticket>, StoreError> {
+        Err(StoreError::Backend("DynamoDB: list is being written".into()))
     }
 
-    async fn set_status(
-        &self,
-        reference: &str,
-        seen_version: u64,
-        status: Status,
-    ) -> Result<Ticket, StoreError> {
-        let moved = self
-            .update_ticket(
-                reference,
-                "SET #status = :status, #version = #version + :one, gsi1pk = :partition",
-                Some("#version = :seen"),
-                vec![
-                    (":status", s(status.as_str())),
-                    (":one", n(1)),
-                    (":seen", n(seen_version)),
-                    (":partition", s(self.status_partition(status))),
-                ],
-            )
-            .await?;
-        match (moved, self.get(reference).await?) {
-            (_, None) => Err(StoreError::NotFound(reference.to_owned())),
-            (true, Some(ticket)) => Ok(ticket),
-            (false, Some(_)) => Err(StoreError::Conflict(reference.to_owned())),
-        }
+    async fn record(&self, _change: &Change) -> Result<(), StoreError> {
+        Err(StoreError::Backend("DynamoDB: record is being written".into()))
     }
 
     async fn mail_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Ticket>, StoreError> {
@@ -456,5 +441,29 @@ impl TicketStore for DynamoStore {
             .transpose()?
             .unwrap_or(1);
         Ok(hits as u32)
+    }
+
+    async fn put_staff(&self, _staff: &Staff, _replace: bool) -> Result<(), StoreError> {
+        Err(StoreError::Backend("DynamoDB: staff is being written".into()))
+    }
+
+    async fn get_staff(&self, _username: &str) -> Result<Option<Staff>, StoreError> {
+        Err(StoreError::Backend("DynamoDB: staff is being written".into()))
+    }
+
+    async fn list_staff(&self) -> Result<Vec<Staff>, StoreError> {
+        Err(StoreError::Backend("DynamoDB: staff is being written".into()))
+    }
+
+    async fn put_session(&self, _session: &Session) -> Result<(), StoreError> {
+        Err(StoreError::Backend("DynamoDB: sessions are being written".into()))
+    }
+
+    async fn get_session(&self, _id_hash: &str) -> Result<Option<Session>, StoreError> {
+        Err(StoreError::Backend("DynamoDB: sessions are being written".into()))
+    }
+
+    async fn delete_session(&self, _id_hash: &str) -> Result<(), StoreError> {
+        Err(StoreError::Backend("DynamoDB: sessions are being written".into()))
     }
 }

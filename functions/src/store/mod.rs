@@ -10,7 +10,8 @@ use chrono::{DateTime, Duration, Utc};
 pub use dynamodb::{DynamoStore, MAIL_INDEX, STATUS_INDEX};
 pub use sqlite::SqliteStore;
 
-use crate::ticket::{Status, Ticket};
+use crate::accounts::{Session, Staff};
+use crate::ticket::{Event, Status, Ticket};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -20,6 +21,8 @@ pub enum StoreError {
     Conflict(String),
     #[error("there is no ticket {0}")]
     NotFound(String),
+    #[error("there is already an account `{0}`")]
+    AccountExists(String),
     #[error("the ticket store failed: {0}")]
     Backend(String),
 }
@@ -73,26 +76,138 @@ impl Created {
     }
 }
 
+/// A queue of the staff app: which tickets, before the filters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum View {
+    /// Not yet dispatched: received, and reopened by an unhappy owner.
+    New,
+    /// Open and dispatched to this username.
+    Mine(String),
+    /// Open and with this department.
+    Department(String),
+    /// Open and past due, the most overdue first.
+    Overdue,
+    /// On hold (挂起), waiting for parts.
+    Waiting,
+    /// Done and awaiting the owner's acceptance and 回访.
+    AwaitingFollowUp,
+    All,
+}
+
+impl View {
+    /// The statuses a view draws from; each store lists them by status.
+    pub fn statuses(&self) -> &'static [Status] {
+        match self {
+            View::New => &[Status::Received, Status::Reopened],
+            View::Mine(_) | View::Department(_) | View::Overdue => &Status::OPEN,
+            View::Waiting => &[Status::OnHold],
+            View::AwaitingFollowUp => &[Status::Done],
+            View::All => &Status::ALL,
+        }
+    }
+}
+
+/// Narrowing a view. Every store applies these through [`Filters::matches`],
+/// so they mean the same on both.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filters {
+    pub kind: Option<String>,
+    pub category: Option<String>,
+    pub department: Option<String>,
+    pub status: Option<Status>,
+    /// Received at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Received before.
+    pub to: Option<DateTime<Utc>>,
+    /// The unit as the owner wrote it, matched from its start (`3-2` finds
+    /// `3-2-1502`).
+    pub unit: Option<String>,
+}
+
+impl Filters {
+    pub fn matches(&self, ticket: &Ticket) -> bool {
+        let same = |wanted: &Option<String>, value: Option<&str>| {
+            wanted.as_deref().is_none_or(|w| Some(w) == value)
+        };
+        same(&self.kind, Some(&ticket.kind))
+            && same(&self.category, ticket.category.as_deref())
+            && same(&self.department, Some(&ticket.department))
+            && self.status.is_none_or(|s| s == ticket.status)
+            && self.from.is_none_or(|from| ticket.received_at >= from)
+            && self.to.is_none_or(|to| ticket.received_at < to)
+            && self.unit.as_deref().is_none_or(|unit| {
+                ticket
+                    .field("unit")
+                    .is_some_and(|u| u.trim().starts_with(unit.trim()))
+            })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub view: View,
+    pub filters: Filters,
+    /// What "overdue" is measured against.
+    pub now: DateTime<Utc>,
+    pub limit: usize,
+}
+
+impl ListQuery {
+    pub fn matches(&self, ticket: &Ticket) -> bool {
+        let in_view = match &self.view {
+            View::Mine(username) => ticket.assignee.as_deref() == Some(username),
+            View::Department(department) => ticket.department == *department,
+            View::Overdue => ticket.due_at < self.now,
+            View::New | View::Waiting | View::AwaitingFollowUp | View::All => true,
+        };
+        in_view && self.view.statuses().contains(&ticket.status) && self.filters.matches(ticket)
+    }
+}
+
+/// Sorts a queue: by due time, earliest (so most overdue) first, serious
+/// matters and reopened tickets ahead of the rest in the desk's new queue.
+pub fn sort_queue(view: &View, tickets: &mut [Ticket]) {
+    tickets.sort_by(|a, b| {
+        let urgent = |t: &Ticket| !(t.serious || t.status == Status::Reopened);
+        let first = if *view == View::New {
+            urgent(a).cmp(&urgent(b))
+        } else {
+            std::cmp::Ordering::Equal
+        };
+        first
+            .then(a.due_at.cmp(&b.due_at))
+            .then(a.reference.cmp(&b.reference))
+    });
+}
+
+/// One change to a ticket, written at once: the ticket as it is after,
+/// the event for its timeline, and whether it now owes the desk an email.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub ticket: Ticket,
+    pub event: Event,
+    pub owes_mail: bool,
+}
+
 #[async_trait]
 pub trait TicketStore: Send + Sync {
-    /// Writes a new ticket (its desk email owed) durably, unless the same
-    /// submission was already stored, in which case that ticket is returned.
+    /// Writes a new ticket (its desk email owed, its timeline's first
+    /// events) durably, unless the same submission was already stored, in
+    /// which case that ticket is returned.
     async fn create(&self, ticket: Ticket, idempotency: Idempotency)
     -> Result<Created, StoreError>;
 
+    /// A ticket with its whole timeline.
     async fn get(&self, reference: &str) -> Result<Option<Ticket>, StoreError>;
 
-    /// Tickets with `status`, the earliest due first.
-    async fn list_by_status(&self, status: Status, limit: usize)
-    -> Result<Vec<Ticket>, StoreError>;
+    /// A queue, sorted by [`sort_queue`], at most `limit` tickets, their
+    /// timelines left empty.
+    async fn list(&self, query: &ListQuery) -> Result<Vec<Ticket>, StoreError>;
 
-    /// Moves a ticket to `status` if it is still at `seen_version`.
-    async fn set_status(
-        &self,
-        reference: &str,
-        seen_version: u64,
-        status: Status,
-    ) -> Result<Ticket, StoreError>;
+    /// Writes `change` if the stored ticket is still at the version before
+    /// it (`change.ticket.version - 1`); `Conflict` if someone changed it
+    /// since, `NotFound` if there is no such ticket.
+    async fn record(&self, change: &Change) -> Result<(), StoreError>;
 
     /// Tickets whose desk email is owed and may be tried at `now`.
     async fn mail_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Ticket>, StoreError>;
@@ -119,6 +234,22 @@ pub trait TicketStore: Send + Sync {
     /// and returns the count so far. The key names the window, so counts
     /// never depend on old entries being deleted.
     async fn count_hit(&self, key: &str, window_end: DateTime<Utc>) -> Result<u32, StoreError>;
+
+    /// Adds an account (`AccountExists` if the username is taken), or with
+    /// `replace` overwrites the one of that username.
+    async fn put_staff(&self, staff: &Staff, replace: bool) -> Result<(), StoreError>;
+
+    async fn get_staff(&self, username: &str) -> Result<Option<Staff>, StoreError>;
+
+    /// Every account, by username.
+    async fn list_staff(&self) -> Result<Vec<Staff>, StoreError>;
+
+    async fn put_session(&self, session: &Session) -> Result<(), StoreError>;
+
+    /// The session with this id hash, live or not: the caller checks.
+    async fn get_session(&self, id_hash: &str) -> Result<Option<Session>, StoreError>;
+
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
 }
 
 /// Timestamps as fixed-width UTC text, so they sort as they compare.

@@ -7,8 +7,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{Created, Idempotency, StoreError, TicketStore, timestamp};
-use crate::ticket::{MailState, Status, Ticket};
+use super::{Change, Created, Idempotency, ListQuery, StoreError, TicketStore, View, sort_queue, timestamp};
+use crate::accounts::{Session, Staff};
+use crate::ticket::{Event, MailPurpose, MailState, Status, Ticket};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS tickets (
@@ -27,8 +28,23 @@ CREATE TABLE IF NOT EXISTS tickets (
     mail_next_at   TEXT NOT NULL,
     mail_claimed_until TEXT
 );
-CREATE INDEX IF NOT EXISTS tickets_by_status_due ON tickets (status, due_at);
+CREATE TABLE IF NOT EXISTS events (
+    reference TEXT NOT NULL,
+    seq       INTEGER NOT NULL,
+    event     TEXT NOT NULL,
+    PRIMARY KEY (reference, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS staff (
+    username TEXT PRIMARY KEY,
+    account  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id_hash    TEXT PRIMARY KEY,
+    session    TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS tickets_mail_owed ON tickets (mail_sent, mail_next_at);
+CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires_at);
 CREATE TABLE IF NOT EXISTS submissions (
     key        TEXT PRIMARY KEY,
     reference  TEXT NOT NULL,
@@ -41,7 +57,30 @@ CREATE TABLE IF NOT EXISTS rate_limits (
 );
 "#;
 
-const COLUMNS: &str = "reference, kind, fields, received_at, status, urgency, department, due_at, version, mail_sent, mail_attempts, mail_error, mail_next_at";
+/// Columns added after the first release, added to an older file on open.
+const ADDED_COLUMNS: &[(&str, &str)] = &[
+    ("category", "TEXT"),
+    ("assignee", "TEXT"),
+    ("serious", "INTEGER NOT NULL DEFAULT 0"),
+    ("visit_at", "TEXT"),
+    ("done_at", "TEXT"),
+    ("follow_up", "TEXT"),
+    ("reopen_count", "INTEGER NOT NULL DEFAULT 0"),
+    ("updated_at", "TEXT"),
+    ("updated_by", "TEXT"),
+    ("mail_purpose", "TEXT NOT NULL DEFAULT 'new'"),
+];
+
+/// The indexes the queues read through; made after the columns exist.
+const INDEXES: &str = r#"
+CREATE INDEX IF NOT EXISTS tickets_by_status_due ON tickets (status, due_at);
+CREATE INDEX IF NOT EXISTS tickets_by_department ON tickets (department, status, due_at);
+CREATE INDEX IF NOT EXISTS tickets_by_assignee ON tickets (assignee, status, due_at) WHERE assignee IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tickets_by_received ON tickets (received_at);
+"#;
+
+const COLUMNS: &str = "reference, kind, fields, received_at, status, urgency, department, due_at, version, mail_sent, mail_attempts, mail_error, mail_next_at, \
+     category, assignee, serious, visit_at, done_at, follow_up, reopen_count, updated_at, updated_by, mail_purpose";
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -69,6 +108,8 @@ impl SqliteStore {
             )
             .map_err(backend)?;
         connection.execute_batch(SCHEMA).map_err(backend)?;
+        add_columns(&connection)?;
+        connection.execute_batch(INDEXES).map_err(backend)?;
         Ok(SqliteStore {
             connection: Arc::new(Mutex::new(connection)),
         })
@@ -103,14 +144,36 @@ fn conversion(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Er
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
 }
 
+fn add_columns(conn: &Connection) -> Result<(), StoreError> {
+    let mut statement = conn.prepare("PRAGMA table_info(tickets)").map_err(backend)?;
+    let existing: Vec<String> = statement
+        .query_map([], |r| r.get::<_, String>(1))
+        .map_err(backend)?
+        .collect::<Result<_, _>>()
+        .map_err(backend)?;
+    for (name, definition) in ADDED_COLUMNS {
+        if !existing.iter().any(|c| c == name) {
+            conn.execute_batch(&format!("ALTER TABLE tickets ADD COLUMN {name} {definition}"))
+                .map_err(backend)?;
+        }
+    }
+    Ok(())
+}
+
+fn optional_time(text: Option<String>) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    text.map(parse_time).transpose()
+}
+
 fn ticket_from_row(row: &Row<'_>) -> rusqlite::Result<Ticket> {
     let fields: String = row.get(2)?;
     let status: String = row.get(4)?;
+    let received_at = parse_time(row.get(3)?)?;
+    let follow_up: Option<String> = row.get(18)?;
     Ok(Ticket {
         reference: row.get(0)?,
         kind: row.get(1)?,
         fields: serde_json::from_str(&fields).map_err(conversion)?,
-        received_at: parse_time(row.get(3)?)?,
+        received_at,
         status: Status::parse(&status).unwrap_or(Status::Received),
         urgency: row.get(5)?,
         department: row.get(6)?,
@@ -121,18 +184,72 @@ fn ticket_from_row(row: &Row<'_>) -> rusqlite::Result<Ticket> {
             attempts: row.get::<_, i64>(10)? as u32,
             last_error: row.get(11)?,
             next_attempt: parse_time(row.get(12)?)?,
+            purpose: MailPurpose::parse(&row.get::<_, String>(22)?),
         },
+        category: row.get(13)?,
+        assignee: row.get(14)?,
+        serious: row.get(15)?,
+        visit_at: optional_time(row.get(16)?)?,
+        done_at: optional_time(row.get(17)?)?,
+        follow_up: follow_up
+            .map(|f| serde_json::from_str(&f).map_err(conversion))
+            .transpose()?,
+        reopen_count: row.get::<_, i64>(19)? as u32,
+        updated_at: optional_time(row.get(20)?)?.unwrap_or(received_at),
+        updated_by: row.get::<_, Option<String>>(21)?.unwrap_or_default(),
+        timeline: Vec::new(),
     })
 }
 
-fn get_ticket(conn: &Connection, reference: &str) -> Result<Option<Ticket>, StoreError> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM tickets WHERE reference = ?1"),
-        [reference],
-        ticket_from_row,
+fn get_timeline(conn: &Connection, reference: &str) -> Result<Vec<Event>, StoreError> {
+    let mut statement = conn
+        .prepare_cached("SELECT event FROM events WHERE reference = ?1 ORDER BY seq")
+        .map_err(backend)?;
+    let rows = statement
+        .query_map([reference], |r| r.get::<_, String>(0))
+        .map_err(backend)?;
+    let mut events = Vec::new();
+    for row in rows {
+        let text = row.map_err(backend)?;
+        events.push(serde_json::from_str(&text).map_err(backend)?);
+    }
+    Ok(events)
+}
+
+fn insert_event(conn: &Connection, reference: &str, event: &Event) -> Result<(), StoreError> {
+    let text = serde_json::to_string(event).map_err(backend)?;
+    conn.execute(
+        "INSERT INTO events (reference, seq, event) VALUES (?1, ?2, ?3)",
+        params![reference, event.seq, text],
     )
-    .optional()
+    .map(|_| ())
     .map_err(backend)
+}
+
+fn optional_timestamp(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(timestamp)
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(backend)
+}
+
+fn get_ticket(conn: &Connection, reference: &str) -> Result<Option<Ticket>, StoreError> {
+    let ticket = conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM tickets WHERE reference = ?1"),
+            [reference],
+            ticket_from_row,
+        )
+        .optional()
+        .map_err(backend)?;
+    match ticket {
+        Some(mut ticket) => {
+            ticket.timeline = get_timeline(conn, reference)?;
+            Ok(Some(ticket))
+        }
+        None => Ok(None),
+    }
 }
 
 fn query_tickets(
@@ -172,8 +289,10 @@ impl TicketStore for SqliteStore {
                 return Ok(Created::Existing(existing));
             }
             let fields = serde_json::to_string(&ticket.fields).map_err(backend)?;
+            let follow_up = ticket.follow_up.as_ref().map(json).transpose()?;
             let inserted = tx.execute(
-                &format!("INSERT INTO tickets ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
+                &format!("INSERT INTO tickets ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, \
+                          ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"),
                 params![
                     ticket.reference,
                     ticket.kind,
@@ -188,6 +307,16 @@ impl TicketStore for SqliteStore {
                     ticket.mail.attempts,
                     ticket.mail.last_error,
                     timestamp(ticket.mail.next_attempt),
+                    ticket.category,
+                    ticket.assignee,
+                    ticket.serious,
+                    optional_timestamp(ticket.visit_at),
+                    optional_timestamp(ticket.done_at),
+                    follow_up,
+                    ticket.reopen_count,
+                    timestamp(ticket.updated_at),
+                    ticket.updated_by,
+                    ticket.mail.purpose.as_str(),
                 ],
             );
             match inserted {
@@ -196,6 +325,9 @@ impl TicketStore for SqliteStore {
                     return Err(StoreError::ReferenceTaken(ticket.reference.clone()));
                 }
                 Err(e) => return Err(backend(e)),
+            }
+            for event in &ticket.timeline {
+                insert_event(&tx, &ticket.reference, event)?;
             }
             tx.execute(
                 "INSERT OR REPLACE INTO submissions (key, reference, expires_at) VALUES (?1, ?2, ?3)",
@@ -213,40 +345,113 @@ impl TicketStore for SqliteStore {
         self.with(move |conn| get_ticket(conn, &reference)).await
     }
 
-    async fn list_by_status(
-        &self,
-        status: Status,
-        limit: usize,
-    ) -> Result<Vec<Ticket>, StoreError> {
+    async fn list(&self, query: &ListQuery) -> Result<Vec<Ticket>, StoreError> {
+        let query = query.clone();
         self.with(move |conn| {
-            query_tickets(
-                conn,
-                &format!("SELECT {COLUMNS} FROM tickets WHERE status = ?1 ORDER BY due_at, reference LIMIT ?2"),
-                params![status.as_str(), limit as i64],
-            )
+            let statuses: Vec<String> = query
+                .view
+                .statuses()
+                .iter()
+                .filter(|s| query.filters.status.is_none_or(|f| f == **s))
+                .map(|s| format!("'{}'", s.as_str()))
+                .collect();
+            if statuses.is_empty() {
+                return Ok(Vec::new());
+            }
+            // The view's key narrows in SQL through an index; the filters
+            // are applied by the shared rule, so both stores agree.
+            let mut sql = format!(
+                "SELECT {COLUMNS} FROM tickets WHERE status IN ({})",
+                statuses.join(", ")
+            );
+            let mut values: Vec<String> = Vec::new();
+            match &query.view {
+                View::Mine(username) => {
+                    sql.push_str(" AND assignee = ?1");
+                    values.push(username.clone());
+                }
+                View::Department(department) => {
+                    sql.push_str(" AND department = ?1");
+                    values.push(department.clone());
+                }
+                View::Overdue => {
+                    sql.push_str(" AND due_at < ?1");
+                    values.push(timestamp(query.now));
+                }
+                _ => {}
+            }
+            let filters = &query.filters;
+            for (column, value) in [
+                ("kind", filters.kind.clone()),
+                ("category", filters.category.clone()),
+                ("department", filters.department.clone()),
+                ("received_at >=", filters.from.map(timestamp)),
+                ("received_at <", filters.to.map(timestamp)),
+            ] {
+                if let Some(value) = value {
+                    values.push(value);
+                    let op = if column.contains(' ') { "" } else { " =" };
+                    sql.push_str(&format!(" AND {column}{op} ?{}", values.len()));
+                }
+            }
+            let mut tickets = query_tickets(conn, &sql, rusqlite::params_from_iter(values.iter()))?;
+            tickets.retain(|t| query.matches(t));
+            sort_queue(&query.view, &mut tickets);
+            tickets.truncate(query.limit);
+            Ok(tickets)
         })
         .await
     }
 
-    async fn set_status(
-        &self,
-        reference: &str,
-        seen_version: u64,
-        status: Status,
-    ) -> Result<Ticket, StoreError> {
-        let reference = reference.to_owned();
+    async fn record(&self, change: &Change) -> Result<(), StoreError> {
+        let change = change.clone();
         self.with(move |conn| {
-            let changed = conn
+            let t = &change.ticket;
+            let tx = conn.transaction().map_err(backend)?;
+            let follow_up = t.follow_up.as_ref().map(json).transpose()?;
+            let changed = tx
                 .execute(
-                    "UPDATE tickets SET status = ?1, version = version + 1 WHERE reference = ?2 AND version = ?3",
-                    params![status.as_str(), reference, seen_version as i64],
+                    "UPDATE tickets SET status = ?1, department = ?2, assignee = ?3, serious = ?4, due_at = ?5, \
+                     visit_at = ?6, done_at = ?7, follow_up = ?8, reopen_count = ?9, updated_at = ?10, \
+                     updated_by = ?11, version = ?12 WHERE reference = ?13 AND version = ?14",
+                    params![
+                        t.status.as_str(),
+                        t.department,
+                        t.assignee,
+                        t.serious,
+                        timestamp(t.due_at),
+                        optional_timestamp(t.visit_at),
+                        optional_timestamp(t.done_at),
+                        follow_up,
+                        t.reopen_count,
+                        timestamp(t.updated_at),
+                        t.updated_by,
+                        t.version as i64,
+                        t.reference,
+                        t.version as i64 - 1,
+                    ],
                 )
                 .map_err(backend)?;
-            match get_ticket(conn, &reference)? {
-                None => Err(StoreError::NotFound(reference)),
-                Some(_) if changed == 0 => Err(StoreError::Conflict(reference)),
-                Some(ticket) => Ok(ticket),
+            if changed == 0 {
+                let exists: Option<i64> = tx
+                    .query_row("SELECT version FROM tickets WHERE reference = ?1", [&t.reference], |r| r.get(0))
+                    .optional()
+                    .map_err(backend)?;
+                return Err(match exists {
+                    None => StoreError::NotFound(t.reference.clone()),
+                    Some(_) => StoreError::Conflict(t.reference.clone()),
+                });
             }
+            if change.owes_mail {
+                tx.execute(
+                    "UPDATE tickets SET mail_sent = 0, mail_attempts = 0, mail_error = NULL, mail_next_at = ?1, \
+                     mail_claimed_until = NULL, mail_purpose = ?2 WHERE reference = ?3",
+                    params![timestamp(t.mail.next_attempt), t.mail.purpose.as_str(), t.reference],
+                )
+                .map_err(backend)?;
+            }
+            insert_event(&tx, &t.reference, &change.event)?;
+            tx.commit().map_err(backend)
         })
         .await
     }
@@ -339,6 +544,102 @@ impl TicketStore for SqliteStore {
                 .map_err(backend)?;
             }
             Ok(count as u32)
+        })
+        .await
+    }
+
+    async fn put_staff(&self, staff: &Staff, replace: bool) -> Result<(), StoreError> {
+        let staff = staff.clone();
+        self.with(move |conn| {
+            let account = json(&staff)?;
+            let sql = if replace {
+                "INSERT OR REPLACE INTO staff (username, account) VALUES (?1, ?2)"
+            } else {
+                "INSERT INTO staff (username, account) VALUES (?1, ?2)"
+            };
+            match conn.execute(sql, params![staff.username, account]) {
+                Ok(_) => Ok(()),
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    Err(StoreError::AccountExists(staff.username.clone()))
+                }
+                Err(e) => Err(backend(e)),
+            }
+        })
+        .await
+    }
+
+    async fn get_staff(&self, username: &str) -> Result<Option<Staff>, StoreError> {
+        let username = username.to_owned();
+        self.with(move |conn| {
+            let account: Option<String> = conn
+                .query_row("SELECT account FROM staff WHERE username = ?1", [username], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            account
+                .map(|a| serde_json::from_str(&a).map_err(backend))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn list_staff(&self) -> Result<Vec<Staff>, StoreError> {
+        self.with(|conn| {
+            let mut statement = conn
+                .prepare("SELECT account FROM staff ORDER BY username")
+                .map_err(backend)?;
+            let rows = statement
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(backend)?;
+            let mut staff = Vec::new();
+            for row in rows {
+                staff.push(serde_json::from_str(&row.map_err(backend)?).map_err(backend)?);
+            }
+            Ok(staff)
+        })
+        .await
+    }
+
+    async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
+        let session = session.clone();
+        self.with(move |conn| {
+            conn.execute(
+                "INSERT OR REPLACE INTO sessions (id_hash, session, expires_at) VALUES (?1, ?2, ?3)",
+                params![session.id_hash, json(&session)?, timestamp(session.expires_at())],
+            )
+            .map_err(backend)?;
+            // Sessions long over are tidied up as new ones are written.
+            conn.execute(
+                "DELETE FROM sessions WHERE expires_at < ?1",
+                [timestamp(session.last_seen - chrono::TimeDelta::days(1))],
+            )
+            .map(|_| ())
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn get_session(&self, id_hash: &str) -> Result<Option<Session>, StoreError> {
+        let id_hash = id_hash.to_owned();
+        self.with(move |conn| {
+            let session: Option<String> = conn
+                .query_row("SELECT session FROM sessions WHERE id_hash = ?1", [id_hash], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            session
+                .map(|s| serde_json::from_str(&s).map_err(backend))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        let id_hash = id_hash.to_owned();
+        self.with(move |conn| {
+            conn.execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])
+                .map(|_| ())
+                .map_err(backend)
         })
         .await
     }
