@@ -11,3 +11,6 @@ pub mod store_contract;
 
 #[path = "src/aws.rs"]
 pub mod aws;
+
+#[path = "src/staff.rs"]
+pub mod staff;

@@ -57,8 +57,30 @@ impl Role {
         }
     }
 
+    /// A department sees its own tickets once the desk has dispatched
+    /// them; a ticket still waiting for the desk's judgement is the desk's.
     pub fn may_see(&self, ticket: &Ticket) -> bool {
-        self.department().is_none_or(|d| d == ticket.department)
+        self.department().is_none_or(|d| {
+            d == ticket.department && ticket.status != crate::ticket::Status::Received
+        })
+    }
+
+    /// The department whose queue is "my department": the desk's own for
+    /// the desk, the manager's for the manager.
+    pub fn home_department(&self) -> &str {
+        match self {
+            Role::Desk => "desk",
+            Role::Manager => "manager",
+            Role::Department(id) => id,
+        }
+    }
+
+    pub fn label(&self, department_name: impl Fn(&str) -> Option<String>) -> String {
+        match self {
+            Role::Desk => "客服中心".to_owned(),
+            Role::Manager => "物业经理".to_owned(),
+            Role::Department(id) => department_name(id).unwrap_or_else(|| id.clone()),
+        }
     }
 }
 

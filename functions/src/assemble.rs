@@ -69,6 +69,7 @@ pub fn assemble(
     let mut desk = Desk::load(&settings.site_root, config, Arc::clone(&backends.store))?;
     desk.rate_limit = settings.rate_limit;
     desk.stored = stored;
+    desk.secure_cookies = settings.secure_cookies;
     let composer = Composer::new(
         desk.forms.clone(),
         settings.mail_from.clone(),

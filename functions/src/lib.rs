@@ -11,12 +11,14 @@
 pub mod accounts;
 pub mod assemble;
 pub mod desk;
+pub mod export;
 pub mod http;
 pub mod lambda;
 pub mod local;
 pub mod logging;
 pub mod mail;
 pub mod notify;
+pub mod report;
 pub mod settings;
 pub mod store;
 pub mod ticket;

@@ -48,8 +48,10 @@ impl LocalDesk {
         data_dir: PathBuf,
         fallback: Router,
     ) -> Result<LocalDesk, LoadError> {
-        let settings =
+        let mut settings =
             Settings::from_env(root, data_dir).map_err(|e| LoadError::Settings(e.to_string()))?;
+        // Plain HTTP on 127.0.0.1, where a `Secure` cookie is never sent back.
+        settings.secure_cookies = false;
         let backends = backends(&settings).await?;
         let stored = Arc::new(Notify::new());
         let (desk, notifier) = assemble(&settings, config, &backends, Some(Arc::clone(&stored)))?;

@@ -39,6 +39,8 @@ pub struct Settings {
     pub rate_limit: u32,
     /// Names this estate's tickets in a table many estates share.
     pub estate: String,
+    /// Staff session cookies are `Secure`; only the local server turns it off.
+    pub secure_cookies: bool,
 }
 
 impl Settings {
@@ -137,6 +139,7 @@ impl Settings {
             ));
         }
         Ok(Settings {
+            secure_cookies: true,
             estate,
             site_root,
             store,

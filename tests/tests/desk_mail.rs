@@ -69,9 +69,12 @@ async fn the_desk_email_has_what_the_desk_needs() {
         .composer
         .draft(&ticket)
         .unwrap();
+    // The desk sees every ticket; a plumbing repair is dispatched to
+    // engineering at once, so engineering gets a copy.
+    assert_eq!(email.to.email.to_string(), "desk@handbook.example.org");
     assert_eq!(
-        email.to.email.to_string(),
-        "engineering@handbook.example.org"
+        email.cc.iter().map(|m| m.email.to_string()).collect::<Vec<_>>(),
+        ["engineering@handbook.example.org"]
     );
     assert_eq!(
         email.reply_to.map(|m| m.email.to_string()).as_deref(),

@@ -39,6 +39,11 @@ pub fn encoding(headers: &HeaderMap) -> Option<Encoding> {
 }
 
 pub async fn read(headers: &HeaderMap, body: Body) -> Result<Submission, IntakeError> {
+    read_pairs(headers, body).await.map(Submission::from_pairs)
+}
+
+/// The body's (name, value) pairs in the order sent.
+pub async fn read_pairs(headers: &HeaderMap, body: Body) -> Result<Vec<(String, String)>, IntakeError> {
     let encoding = encoding(headers).ok_or(IntakeError::UnsupportedType)?;
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -64,7 +69,7 @@ pub async fn read(headers: &HeaderMap, body: Body) -> Result<Submission, IntakeE
     }
 }
 
-fn parse_form(bytes: &[u8]) -> Result<Submission, IntakeError> {
+fn parse_form(bytes: &[u8]) -> Result<Vec<(String, String)>, IntakeError> {
     let decode = |raw: &[u8]| -> Result<String, IntakeError> {
         let spaced: Vec<u8> = raw
             .iter()
@@ -83,10 +88,10 @@ fn parse_form(bytes: &[u8]) -> Result<Submission, IntakeError> {
         };
         pairs.push((decode(name)?, decode(value)?));
     }
-    Ok(Submission::from_pairs(pairs))
+    Ok(pairs)
 }
 
-fn parse_json(bytes: &[u8]) -> Result<Submission, IntakeError> {
+fn parse_json(bytes: &[u8]) -> Result<Vec<(String, String)>, IntakeError> {
     let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
         .map_err(|_| IntakeError::Malformed("the body is not a JSON object"))?;
     let mut pairs = Vec::with_capacity(object.len());
@@ -104,7 +109,7 @@ fn parse_json(bytes: &[u8]) -> Result<Submission, IntakeError> {
         };
         pairs.push((name, text));
     }
-    Ok(Submission::from_pairs(pairs))
+    Ok(pairs)
 }
 
 #[cfg(test)]
@@ -113,8 +118,9 @@ mod tests {
 
     #[test]
     fn form_encoding_decodes_plus_and_percent() {
-        let s = parse_form(b"unit=3-2-1502&description=%E6%BC%8F%E6%B0%B4+%E4%BA%86&empty=&flag")
-            .unwrap();
+        let s = Submission::from_pairs(
+            parse_form(b"unit=3-2-1502&description=%E6%BC%8F%E6%B0%B4+%E4%BA%86&empty=&flag").unwrap(),
+        );
         assert_eq!(s.get("description"), Some("漏水 了"));
         assert_eq!(s.get("empty"), Some(""));
         assert_eq!(s.get("flag"), Some(""));
@@ -123,8 +129,9 @@ mod tests {
 
     #[test]
     fn json_accepts_flat_objects_only() {
-        let s =
-            parse_json(br#"{"unit":"3-2","consent":true,"n":5,"gone":null,"off":false}"#).unwrap();
+        let s = Submission::from_pairs(
+            parse_json(br#"{"unit":"3-2","consent":true,"n":5,"gone":null,"off":false}"#).unwrap(),
+        );
         assert_eq!(
             (s.get("consent"), s.get("n"), s.get("off")),
             (Some("on"), Some("5"), None)

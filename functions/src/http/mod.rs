@@ -5,6 +5,7 @@ mod client;
 mod intake;
 mod receipt;
 mod reply;
+mod staff;
 mod submit;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use client::ClientKey;
 pub use intake::BODY_LIMIT;
+pub use staff::{SESSION_COOKIE, SIGNIN_COOKIE};
 
 use crate::desk::Desk;
 
@@ -28,6 +30,8 @@ pub fn router(desk: Arc<Desk>) -> Router {
         )
         .route("/forms/{kind}/received/{reference}", get(receipt::receipt))
         .layer(cors(&desk))
+        // The staff app gets no CORS: only its own pages may call it.
+        .merge(staff::routes())
         .with_state(desk)
 }
 

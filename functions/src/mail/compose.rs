@@ -7,13 +7,22 @@ use lettre::Message;
 use lettre::message::{Mailbox, MultiPart, SinglePart, header::ContentType};
 
 use super::MailError;
-use crate::ticket::Ticket;
+use crate::ticket::{MailPurpose, Status, Ticket};
 use crate::time::Clock;
+
+/// The departments every estate has: the desk sees every ticket, the
+/// manager every serious one.
+pub const DESK: &str = "desk";
+pub const MANAGER: &str = "manager";
 
 /// The desk email before it is encoded.
 #[derive(Debug, Clone)]
 pub struct DeskEmail {
+    /// Who must act: the desk for a new ticket, the manager for a serious one.
     pub to: Mailbox,
+    /// Who should know: the department a ticket went to at once, the
+    /// manager of a serious new ticket, the desk of a serious alert.
+    pub cc: Vec<Mailbox>,
     pub reply_to: Option<Mailbox>,
     pub subject: String,
     pub text: String,
@@ -60,6 +69,34 @@ impl Composer {
         })
     }
 
+    /// The desk sees every ticket; a ticket dispatched on filing also goes
+    /// to its department, and a serious one to the manager.
+    fn recipients(&self, ticket: &Ticket) -> Result<(Mailbox, Vec<Mailbox>), MailError> {
+        let desk = self.recipient(DESK)?;
+        let mut copies = Vec::new();
+        let mut copy = |mailbox: Mailbox, to: &Mailbox| {
+            if mailbox != *to && !copies.contains(&mailbox) {
+                copies.push(mailbox);
+            }
+        };
+        match ticket.mail.purpose {
+            MailPurpose::Serious => {
+                let manager = self.recipient(MANAGER)?;
+                copy(desk, &manager);
+                Ok((manager, copies))
+            }
+            MailPurpose::New => {
+                if ticket.status == Status::Dispatched {
+                    copy(self.recipient(&ticket.department)?, &desk);
+                }
+                if ticket.serious {
+                    copy(self.recipient(MANAGER)?, &desk);
+                }
+                Ok((desk, copies))
+            }
+        }
+    }
+
     /// The desk email for a ticket, as words.
     pub fn draft(&self, ticket: &Ticket) -> Result<DeskEmail, MailError> {
         let form = self.forms.get(&ticket.kind).ok_or_else(|| {
@@ -70,8 +107,9 @@ impl Composer {
             .commitment_by_id(&ticket.urgency)
             .map(|c| c.label.as_str())
             .unwrap_or(&ticket.urgency);
+        let serious = if ticket.serious { "严重·" } else { "" };
         let subject = format!(
-            "[{}·{urgency}] {} · {} · {}前",
+            "[{serious}{}·{urgency}] {} · {} · {}前",
             form.noun,
             ticket.reference,
             facts[3].1,
@@ -86,12 +124,18 @@ impl Composer {
             .iter()
             .find(|(n, _)| n == "email")
             .and_then(|(_, v)| v.parse::<Mailbox>().ok());
+        let (to, cc) = self.recipients(ticket)?;
+        let heading = match ticket.mail.purpose {
+            MailPurpose::New => format!("新的{}：{}", form.noun, ticket.reference),
+            MailPurpose::Serious => format!("严重事项，请物业经理跟进：{}", ticket.reference),
+        };
         Ok(DeskEmail {
-            to: self.recipient(&ticket.department)?,
+            to,
+            cc,
             reply_to,
             subject,
-            text: plain_text(form, &facts, &answers),
-            html: html(form, &facts, &answers),
+            text: plain_text(&heading, &facts, &answers),
+            html: html(&heading, &facts, &answers),
             message_id: format!("<{}@request-desk>", ticket.reference),
         })
     }
@@ -104,6 +148,9 @@ impl Composer {
             .to(email.to)
             .subject(email.subject)
             .message_id(Some(email.message_id));
+        for cc in email.cc {
+            builder = builder.cc(cc);
+        }
         if let Some(reply_to) = email.reply_to {
             builder = builder.reply_to(reply_to);
         }
@@ -174,12 +221,8 @@ fn answers<'a>(form: &'a FormDefinition, ticket: &'a Ticket) -> Vec<(&'a str, St
         .collect()
 }
 
-fn plain_text(
-    form: &FormDefinition,
-    facts: &[(&str, String)],
-    answers: &[(&str, String)],
-) -> String {
-    let mut text = format!("新的{}：{}\n\n", form.noun, facts[0].1);
+fn plain_text(heading: &str, facts: &[(&str, String)], answers: &[(&str, String)]) -> String {
+    let mut text = format!("{heading}\n\n");
     for (label, value) in facts {
         text.push_str(&format!("{label}：{value}\n"));
     }
@@ -200,7 +243,7 @@ fn plain_text(
     text
 }
 
-fn html(form: &FormDefinition, facts: &[(&str, String)], answers: &[(&str, String)]) -> String {
+fn html(heading: &str, facts: &[(&str, String)], answers: &[(&str, String)]) -> String {
     use templates::escape_html as e;
     let rows = |pairs: &[(&str, String)]| -> String {
         pairs
@@ -215,10 +258,9 @@ fn html(form: &FormDefinition, facts: &[(&str, String)], answers: &[(&str, Strin
             .collect()
     };
     format!(
-        "<!doctype html><html lang=\"zh-Hans\"><body><h1>新的{}：{}</h1><table>{}</table><h2>业主填写的内容</h2><table>{}</table>\
+        "<!doctype html><html lang=\"zh-Hans\"><body><h1>{}</h1><table>{}</table><h2>业主填写的内容</h2><table>{}</table>\
          <p>请按“谁接待，谁跟踪”跟进到底，处理后回访业主。业主个人信息仅用于处理本单，请勿外传。</p></body></html>",
-        e(&form.noun),
-        e(&facts[0].1),
+        e(heading),
         rows(facts),
         rows(answers)
     )

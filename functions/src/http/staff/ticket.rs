@@ -1,0 +1,280 @@
+//! `GET /desk/tickets/{reference}` and `POST /desk/tickets/{reference}/{action}`.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::super::intake;
+use super::super::receipt::not_found;
+use super::super::reply::{self, Format};
+use super::session::{self, CSRF_FIELD, SignedIn, redirect, staff_url};
+use super::views::{self, ActionForm, Answer, Names, Refused, StaffBar, TimelineEntry};
+use crate::desk::{ActError, Desk};
+use crate::ticket::{Status, Ticket, is_reference};
+
+#[derive(Serialize)]
+struct TicketPage {
+    staff: StaffBar,
+    ticket: TicketView,
+    timeline: Vec<TimelineEntry>,
+    actions: Vec<ActionForm>,
+    /// Said after an action succeeded ("已保存：派单").
+    notice: Option<String>,
+    /// Said when an action was refused as a whole (a conflict, not allowed).
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TicketView {
+    reference: String,
+    url: String,
+    queue_url: String,
+    kind: String,
+    noun: String,
+    form_title: String,
+    category: String,
+    department: String,
+    department_id: String,
+    assignee: Option<String>,
+    status: Status,
+    status_label: &'static str,
+    serious: bool,
+    commitment: String,
+    received: String,
+    due: String,
+    overdue: bool,
+    visit: Option<String>,
+    done: Option<String>,
+    version: u64,
+    updated: String,
+    updated_by: String,
+    /// What the owner filled in; staff see personal data, nobody else does.
+    answers: Vec<Answer>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct Done {
+    done: Option<String>,
+}
+
+pub async fn page(
+    State(desk): State<Arc<Desk>>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    Path(reference): Path<String>,
+    Query(done): Query<Done>,
+) -> Response {
+    let format = Format::of(&headers);
+    if !is_reference(&reference) {
+        return not_found(&desk, format);
+    }
+    let ticket = match desk.ticket_for(&signed_in.staff, &reference).await {
+        Ok(ticket) => ticket,
+        Err(e) => return refused(&desk, format, e),
+    };
+    let notice = done
+        .done
+        .as_deref()
+        .and_then(crate::workflow::spec)
+        .map(|s| format!("已保存：{}", s.label));
+    respond(&desk, format, &signed_in, &ticket, StatusCode::OK, notice, None, None).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn respond(
+    desk: &Desk,
+    format: Format,
+    signed_in: &SignedIn,
+    ticket: &Ticket,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+    refused_form: Option<&Refused<'_>>,
+) -> Response {
+    let accounts = match desk.store.list_staff().await {
+        Ok(accounts) => accounts,
+        Err(e) => {
+            tracing::error!(error = %e, "listing accounts failed");
+            return reply::unavailable(format);
+        }
+    };
+    let names = Names {
+        desk,
+        staff: &accounts,
+    };
+    let page = TicketPage {
+        staff: StaffBar::new(desk, &signed_in.staff, &signed_in.session.csrf),
+        ticket: view(&names, ticket),
+        timeline: names.timeline(&ticket.timeline),
+        actions: names.actions(&signed_in.staff, ticket, refused_form),
+        notice,
+        error,
+    };
+    views::answer(desk, format, "desk/ticket.html", &page, status)
+}
+
+fn view(names: &Names<'_>, t: &Ticket) -> TicketView {
+    let desk = names.desk;
+    let form = desk.forms.get(&t.kind);
+    let now = desk.clock.now();
+    let answers = form
+        .map(|form| {
+            form.fields
+                .iter()
+                .filter_map(|field| {
+                    let value = t.field(&field.name)?;
+                    let shown = match field.choice(value) {
+                        Some(choice) => choice.label.clone(),
+                        None if field.kind == forms::FieldType::Checkbox => {
+                            if value.is_empty() { "否" } else { "是" }.to_owned()
+                        }
+                        None if value.is_empty() => "（未填写）".to_owned(),
+                        None => value.to_owned(),
+                    };
+                    Some(Answer {
+                        label: field.label.clone(),
+                        value: shown,
+                        personal: field.personal,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    TicketView {
+        reference: t.reference.clone(),
+        url: staff_url(desk, &format!("/tickets/{}", t.reference)),
+        queue_url: staff_url(desk, "/"),
+        kind: t.kind.clone(),
+        noun: names.noun(t),
+        form_title: form.map(|f| f.title.clone()).unwrap_or_default(),
+        category: names.category(t),
+        department: names.department(&t.department),
+        department_id: t.department.clone(),
+        assignee: t.assignee.as_deref().map(|a| names.person(a)),
+        status: t.status,
+        status_label: t.status.staff_label(),
+        serious: t.serious,
+        commitment: form
+            .and_then(|f| f.commitment_by_id(&t.urgency))
+            .map(|c| format!("{}：{}", c.label, c.text))
+            .unwrap_or_default(),
+        received: desk.clock.display(t.received_at),
+        due: desk.clock.display(t.due_at),
+        overdue: t.is_overdue(now),
+        visit: t.visit_at.map(|v| desk.clock.display(v)),
+        done: t.done_at.map(|v| desk.clock.display(v)),
+        version: t.version,
+        updated: desk.clock.display(t.updated_at),
+        updated_by: t.updated_by.clone(),
+        answers,
+    }
+}
+
+/// The answer to an action that could not start: unknown or hidden
+/// tickets are simply not there.
+fn refused(desk: &Desk, format: Format, error: ActError) -> Response {
+    match error {
+        ActError::NotFound => not_found(desk, format),
+        ActError::Store(e) => {
+            tracing::error!(error = %e, "the ticket store failed");
+            reply::unavailable(format)
+        }
+        other => reply::message(format, StatusCode::CONFLICT, "refused", &other.to_string()),
+    }
+}
+
+pub async fn act(
+    State(desk): State<Arc<Desk>>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    Path((reference, action)): Path<(String, String)>,
+    body: Body,
+) -> Response {
+    let format = Format::of(&headers);
+    if !is_reference(&reference) || crate::workflow::spec(&action).is_none() {
+        return not_found(&desk, format);
+    }
+    let pairs = match intake::read_pairs(&headers, body).await {
+        Ok(pairs) => pairs,
+        Err(e) => return reply::intake_error(format, e),
+    };
+    let field = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    if !session::csrf_ok(&signed_in.session, &headers, field(CSRF_FIELD)) {
+        return session::forbidden(format);
+    }
+    let Some(seen) = field("version").and_then(|v| v.trim().parse::<u64>().ok()) else {
+        return reply::message(
+            format,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "version",
+            "缺少工单版本号（version），请刷新页面后再操作。",
+        );
+    };
+    let started = std::time::Instant::now();
+    let result = desk.act(&signed_in.staff, &reference, &action, &pairs, seen).await;
+    let outcome = match &result {
+        Ok(_) => "done",
+        Err(ActError::NotFound) => "not_found",
+        Err(ActError::NotAllowed(_)) => "not_allowed",
+        Err(ActError::Invalid { .. }) => "invalid",
+        Err(ActError::Conflict { .. }) => "conflict",
+        Err(ActError::Store(_)) => "store_failed",
+    };
+    // Who did what to which ticket; never what anyone typed.
+    tracing::info!(
+        reference = %reference,
+        action = %action,
+        staff = %signed_in.staff.username,
+        outcome,
+        latency_ms = started.elapsed().as_millis() as u64,
+        "staff action"
+    );
+    match result {
+        Ok(ticket) => match format {
+            Format::Html => redirect(&format!(
+                "{}?done={action}",
+                staff_url(&desk, &format!("/tickets/{}", ticket.reference))
+            )),
+            Format::Json => respond(&desk, format, &signed_in, &ticket, StatusCode::OK, None, None, None).await,
+        },
+        Err(error) => {
+            let (status, field, code) = match &error {
+                ActError::Invalid { field, .. } => (StatusCode::UNPROCESSABLE_ENTITY, Some(*field), "invalid"),
+                ActError::NotAllowed(_) => (StatusCode::CONFLICT, None, "not_allowed"),
+                ActError::Conflict { .. } => (StatusCode::CONFLICT, None, "conflict"),
+                ActError::NotFound | ActError::Store(_) => return refused(&desk, format, error),
+            };
+            let message = error.to_string();
+            if format == Format::Json {
+                let mut body = serde_json::json!({ "error": code, "message": message });
+                if let Some(field) = field {
+                    body["errors"] = serde_json::json!({ field: message });
+                }
+                if let ActError::Conflict { by, at, version } = &error {
+                    body["changed_by"] = by.clone().into();
+                    body["changed_at"] = at.clone().into();
+                    body["version"] = (*version).into();
+                }
+                return (status, axum::Json(body)).into_response();
+            }
+            // The page again, as it is now, with what was typed kept in
+            // the refused form and the reason beside it.
+            let ticket = match desk.ticket_for(&signed_in.staff, &reference).await {
+                Ok(ticket) => ticket,
+                Err(e) => return refused(&desk, format, e),
+            };
+            let refused_form = Refused {
+                action: &action,
+                field,
+                message: message.clone(),
+                inputs: &pairs,
+            };
+            let banner = field.is_none().then_some(message);
+            respond(&desk, format, &signed_in, &ticket, status, None, banner, Some(&refused_form)).await
+        }
+    }
+}
