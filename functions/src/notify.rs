@@ -48,13 +48,16 @@ impl Notifier {
                 continue;
             }
             let sent = match self.composer.compose(&ticket) {
-                Ok(message) => self.transport.send(&ticket.reference, &message).await,
+                Ok(message) => {
+                    let key = ticket.mail.message_key(&ticket.reference);
+                    self.transport.send(&key, &message).await
+                }
                 Err(e) => Err(e),
             };
             match sent {
                 Ok(()) => {
                     self.store.mail_sent(&ticket.reference).await?;
-                    tracing::info!(reference = %ticket.reference, kind = %ticket.kind, outcome = "mail_sent", "desk email sent");
+                    tracing::info!(reference = %ticket.reference, kind = %ticket.kind, purpose = ticket.mail.purpose.as_str(), outcome = "mail_sent", "desk email sent");
                     report.sent += 1;
                 }
                 Err(e) => {

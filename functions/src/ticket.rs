@@ -129,6 +129,15 @@ pub struct MailState {
 }
 
 impl MailState {
+    /// Names the owed message: the new ticket's email is the reference
+    /// itself, a later alert adds its purpose, so neither replaces the other.
+    pub fn message_key(&self, reference: &str) -> String {
+        match self.purpose {
+            MailPurpose::New => reference.to_owned(),
+            MailPurpose::Serious => format!("{reference}.serious"),
+        }
+    }
+
     /// An email owed from `now`.
     pub fn owed(now: DateTime<Utc>, purpose: MailPurpose) -> MailState {
         MailState {

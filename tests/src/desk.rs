@@ -160,22 +160,16 @@ impl TestDesk {
 
     /// How many tickets the store holds, across every status.
     pub async fn ticket_count(&self) -> usize {
-        let mut count = 0;
-        for status in [
-            desk::ticket::Status::Received,
-            desk::ticket::Status::Acknowledged,
-            desk::ticket::Status::InProgress,
-            desk::ticket::Status::Resolved,
-            desk::ticket::Status::Closed,
-        ] {
-            count += self
-                .store
-                .list_by_status(status, 10_000)
-                .await
-                .expect("listing works")
-                .len();
-        }
-        count
+        self.store
+            .list(&desk::store::ListQuery {
+                view: desk::store::View::All,
+                filters: desk::store::Filters::default(),
+                now: chrono::Utc::now(),
+                limit: usize::MAX,
+            })
+            .await
+            .expect("listing works")
+            .len()
     }
 }
 

@@ -3,9 +3,14 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, Utc};
-use desk::store::{Created, Idempotency, StoreError, TicketStore};
-use desk::ticket::{MailState, Status, Ticket};
+use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
+use desk::accounts::{Role, Session, Staff};
+use desk::store::{
+    Change, Created, Filters, Idempotency, ListQuery, StoreError, TicketStore, View,
+};
+use desk::ticket::{Actor, Event, MailPurpose, MailState, Status, Ticket};
+use desk::time::Clock;
+use desk::workflow;
 
 pub fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
@@ -13,6 +18,24 @@ pub fn at(text: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// The first event of every ticket: the owner filed it.
+pub fn filed(at: DateTime<Utc>) -> Event {
+    Event {
+        seq: 1,
+        at,
+        actor: Actor {
+            username: None,
+            name: "业主（在线提交）".to_owned(),
+        },
+        action: "file".to_owned(),
+        from: Status::Received,
+        to: Status::Received,
+        note: String::new(),
+        details: Vec::new(),
+    }
+}
+
+/// A new repair request, received at `received`, its email owed.
 pub fn ticket(reference: &str, received: DateTime<Utc>, due_in_minutes: i64) -> Ticket {
     Ticket {
         reference: reference.to_owned(),
@@ -24,16 +47,87 @@ pub fn ticket(reference: &str, received: DateTime<Utc>, due_in_minutes: i64) -> 
         received_at: received,
         status: Status::Received,
         urgency: "ordinary".to_owned(),
+        category: Some("plumbing".to_owned()),
         department: "engineering".to_owned(),
+        assignee: None,
+        serious: false,
         due_at: received + TimeDelta::minutes(due_in_minutes),
+        visit_at: None,
+        done_at: None,
+        follow_up: None,
+        reopen_count: 0,
         version: 1,
-        mail: MailState {
-            sent: false,
-            attempts: 0,
-            last_error: None,
-            next_attempt: received,
-        },
+        updated_at: received,
+        updated_by: Actor::system().name,
+        mail: MailState::owed(received, MailPurpose::New),
+        timeline: vec![filed(received)],
     }
+}
+
+fn departments(id: &str) -> Option<String> {
+    match id {
+        "engineering" => Some("工程部".to_owned()),
+        "security" => Some("秩序部".to_owned()),
+        "service" => Some("客服部".to_owned()),
+        _ => None,
+    }
+}
+
+fn is_staff(username: &str) -> bool {
+    matches!(username, "li" | "wang")
+}
+
+/// Takes `action` on the stored ticket at `now` as the desk's 王客服, the
+/// way the staff app does: read it, apply the workflow, record the change.
+/// The ticket as it is after.
+pub async fn act(
+    store: &Arc<dyn TicketStore>,
+    reference: &str,
+    action: &str,
+    inputs: &[(&str, &str)],
+    now: DateTime<Utc>,
+) -> Ticket {
+    let current = store
+        .get(reference)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{reference} is stored"));
+    let (next, change) = change(&current, action, inputs, now);
+    store
+        .record(&change)
+        .await
+        .unwrap_or_else(|e| panic!("{action} on {reference}: {e}"));
+    next
+}
+
+/// `action` applied to `current` at `now`, and the change to record.
+pub fn change(
+    current: &Ticket,
+    action: &str,
+    inputs: &[(&str, &str)],
+    now: DateTime<Utc>,
+) -> (Ticket, Change) {
+    let inputs: Vec<(String, String)> = inputs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let context = workflow::Context {
+        clock: Clock::pinned(FixedOffset::east_opt(8 * 3600).unwrap(), now),
+        departments: &departments,
+        staff: &is_staff,
+    };
+    let actor = Actor {
+        username: Some("wang".to_owned()),
+        name: "王客服".to_owned(),
+    };
+    let (next, event) = workflow::apply(current, action, &inputs, &actor, &context)
+        .unwrap_or_else(|e| panic!("{action} is allowed on {current:?}: {e}"));
+    let change = Change {
+        ticket: next.clone(),
+        event,
+        owes_mail: next.mail != current.mail,
+    };
+    (next, change)
 }
 
 fn token(t: &str) -> Idempotency {
@@ -43,13 +137,26 @@ fn token(t: &str) -> Idempotency {
 const T0: &str = "2026-11-23T02:00:00Z";
 
 pub async fn creates_and_reads_back(store: Arc<dyn TicketStore>) {
-    let t = ticket("BX-20261123-AAAAA1", at(T0), 30);
+    // Filed and dispatched at once: two events on filing.
+    let mut t = ticket("BX-20261123-AAAAA1", at(T0), 30);
+    t.status = Status::Dispatched;
+    t.timeline.push(Event {
+        seq: 2,
+        at: at(T0),
+        actor: Actor::system(),
+        action: "dispatch".to_owned(),
+        from: Status::Received,
+        to: Status::Dispatched,
+        note: "按报修类别自动派单".to_owned(),
+        details: vec![("department".to_owned(), "engineering".to_owned())],
+    });
     let created = store
         .create(t.clone(), token("tok-create-0001"))
         .await
         .unwrap();
     assert_eq!(created, Created::New(t.clone()));
-    assert_eq!(store.get(&t.reference).await.unwrap(), Some(t));
+    let stored = store.get(&t.reference).await.unwrap();
+    assert_eq!(stored, Some(t), "the ticket and its timeline, in order");
     assert_eq!(store.get("BX-20261123-NOPE00").await.unwrap(), None);
 }
 
@@ -131,80 +238,586 @@ pub async fn a_taken_reference_is_refused(store: Arc<dyn TicketStore>) {
     );
 }
 
-pub async fn lists_by_status_earliest_due_first(store: Arc<dyn TicketStore>) {
-    for (reference, due) in [
-        ("BX-20261123-LIST03", 300),
-        ("BX-20261123-LIST01", 30),
-        ("BX-20261123-LIST02", 60),
-    ] {
-        store
-            .create(
-                ticket(reference, at(T0), due),
-                token(&format!("tok-{reference}")),
-            )
-            .await
-            .unwrap();
+pub async fn changes_append_to_the_timeline_in_order(store: Arc<dyn TicketStore>) {
+    let t = ticket("BX-20261123-FLOW01", at(T0), 240);
+    let reference = t.reference.clone();
+    store.create(t, token("tok-flow-00001")).await.unwrap();
+    // The whole road and back, a minute apart: every change read back
+    // whole, its timeline the one before with one more event.
+    let steps: &[(&str, &[(&str, &str)])] = &[
+        (
+            "dispatch",
+            &[("department", "engineering"), ("assignee", "li")],
+        ),
+        (
+            "dispatch",
+            &[("department", "security"), ("note", "转秩序部")],
+        ),
+        ("schedule", &[("visit_at", "2026-11-24T09:30")]),
+        ("start", &[]),
+        ("hold", &[("reason", "等配件")]),
+        ("start", &[]),
+        ("complete", &[("note", "已更换阀门")]),
+        (
+            "follow_up",
+            &[
+                ("reached", "yes"),
+                ("satisfaction", "4"),
+                ("comment", "满意"),
+            ],
+        ),
+        ("close", &[]),
+        ("reopen", &[("reason", "又漏了")]),
+        ("note", &[("note", "已联系工程部")]),
+    ];
+    let mut before = store.get(&reference).await.unwrap().unwrap();
+    for (i, (action, inputs)) in steps.iter().enumerate() {
+        let now = at(T0) + TimeDelta::minutes(i as i64 + 1);
+        let next = act(&store, &reference, action, inputs, now).await;
+        let stored = store.get(&reference).await.unwrap().unwrap();
+        assert_eq!(stored, next, "after {action}");
+        assert_eq!(stored.version, before.version + 1, "after {action}");
+        assert_eq!(
+            stored.timeline[..before.timeline.len()],
+            before.timeline[..],
+            "after {action}: earlier events are never altered"
+        );
+        assert_eq!(stored.timeline.len(), before.timeline.len() + 1);
+        before = stored;
     }
-    let listed: Vec<String> = store
-        .list_by_status(Status::Received, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.reference)
-        .collect();
+    let seqs: Vec<u32> = before.timeline.iter().map(|e| e.seq).collect();
     assert_eq!(
-        listed,
+        seqs,
+        (1..=12).collect::<Vec<u32>>(),
+        "ordered by number past 9"
+    );
+    let actions: Vec<&str> = before.timeline.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
         [
-            "BX-20261123-LIST01",
-            "BX-20261123-LIST02",
-            "BX-20261123-LIST03"
+            "file",
+            "dispatch",
+            "dispatch",
+            "schedule",
+            "start",
+            "hold",
+            "start",
+            "complete",
+            "follow_up",
+            "close",
+            "reopen",
+            "note"
         ]
     );
     assert_eq!(
-        store
-            .list_by_status(Status::Received, 2)
-            .await
-            .unwrap()
-            .len(),
-        2
+        (
+            before.status,
+            before.department.as_str(),
+            before.assignee.as_deref(),
+            before.reopen_count
+        ),
+        (Status::Reopened, "security", None, 1),
+        "a dispatch without a person clears the person"
     );
-    assert!(
-        store
-            .list_by_status(Status::Closed, 10)
-            .await
-            .unwrap()
-            .is_empty()
+    assert_eq!(
+        before.follow_up.as_ref().and_then(|f| f.satisfaction),
+        Some(4)
     );
+    assert!(before.visit_at.is_some() && before.done_at.is_some());
 }
 
-pub async fn status_updates_check_the_version(store: Arc<dyn TicketStore>) {
+pub async fn a_stale_or_missing_ticket_change_writes_nothing(store: Arc<dyn TicketStore>) {
     let t = ticket("BX-20261123-VERS01", at(T0), 30);
     store
         .create(t.clone(), token("tok-version-01"))
         .await
         .unwrap();
-    let moved = store
-        .set_status(&t.reference, 1, Status::Acknowledged)
-        .await
-        .unwrap();
-    assert_eq!((moved.status, moved.version), (Status::Acknowledged, 2));
-    let stale = store.set_status(&t.reference, 1, Status::Closed).await;
+    // Two people open the ticket; the first to act wins.
+    let seen = store.get(&t.reference).await.unwrap().unwrap();
+    let now = at(T0) + TimeDelta::minutes(5);
+    let (dispatched, first) = change(&seen, "dispatch", &[("department", "engineering")], now);
+    let (_, second) = change(&seen, "cancel", &[("reason", "重复提交")], now);
+    store.record(&first).await.unwrap();
+    let stale = store.record(&second).await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
-    let missing = store
-        .set_status("BX-20261123-GONE01", 1, Status::Closed)
-        .await;
+    let stored = store.get(&t.reference).await.unwrap().unwrap();
+    assert_eq!(
+        stored, dispatched,
+        "the loser wrote neither ticket nor event"
+    );
+    assert_eq!(stored.timeline[1].action, "dispatch");
+
+    let gone = ticket("BX-20261123-GONE01", at(T0), 30);
+    let (_, missing) = change(&gone, "cancel", &[("reason", "撤回")], now);
+    let missing = store.record(&missing).await;
     assert!(
         matches!(missing, Err(StoreError::NotFound(_))),
         "{missing:?}"
     );
+    assert_eq!(store.get(&gone.reference).await.unwrap(), None);
+}
+
+/// The references of a queue at `now`, as listed.
+async fn queue(
+    store: &Arc<dyn TicketStore>,
+    view: View,
+    filters: Filters,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Vec<String> {
+    let listed = store
+        .list(&ListQuery {
+            view: view.clone(),
+            filters: filters.clone(),
+            now,
+            limit,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{view:?} {filters:?}: {e}"));
+    assert!(
+        listed.iter().all(|t| t.timeline.is_empty()),
+        "lists leave timelines out"
+    );
+    listed
+        .into_iter()
+        .map(|t| t.reference.trim_start_matches("BX-20261123-").to_owned())
+        .collect()
+}
+
+/// (reference, kind, category, department, status, assignee, due, received,
+/// unit, serious), times in minutes after T0.
+type Seed<'a> = (
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    &'a str,
+    Status,
+    Option<&'a str>,
+    i64,
+    i64,
+    &'a str,
+    bool,
+);
+
+pub async fn queues_draw_on_their_views_filters_and_order(store: Arc<dyn TicketStore>) {
+    let minutes = |m: i64| at(T0) + TimeDelta::minutes(m);
+    #[rustfmt::skip]
+    let seeds: &[Seed] = &[
+        ("Q01", "repair",    Some("plumbing"),   "engineering", Status::Received,   None,         30,  0, "3-2-1502", false),
+        ("Q02", "complaint", None,               "service",     Status::Received,   None,        600, 10, "5-1-101",  true),
+        ("Q03", "repair",    Some("electrical"), "engineering", Status::Reopened,   None,        300,  0, "3-2-0801", false),
+        ("Q04", "repair",    Some("plumbing"),   "engineering", Status::Dispatched, Some("li"),   60,  0, "3-1-1201", false),
+        ("Q05", "repair",    Some("plumbing"),   "engineering", Status::InProgress, Some("li"),  900,  0, "13-2-101", false),
+        ("Q06", "repair",    Some("electrical"), "engineering", Status::OnHold,     Some("wang"), 90, 60, "3-3-303",  false),
+        ("Q07", "feedback",  None,               "service",     Status::Done,       Some("li"),   20, 60, "2-1-101",  false),
+        ("Q08", "repair",    Some("plumbing"),   "security",    Status::Closed,     None,         10, 120, "3-2-1502", false),
+        ("Q09", "complaint", Some("noise"),      "security",    Status::Dispatched, None,        200, 90, "7-7-707",  false),
+    ];
+    for &(suffix, kind, category, department, status, assignee, due, received, unit, serious) in
+        seeds
+    {
+        let reference = format!("BX-20261123-{suffix}");
+        let mut t = ticket(&reference, minutes(received), 0);
+        t.kind = kind.to_owned();
+        t.category = category.map(str::to_owned);
+        t.department = department.to_owned();
+        t.status = status;
+        t.assignee = assignee.map(str::to_owned);
+        t.due_at = minutes(due);
+        t.fields[0].1 = unit.to_owned();
+        t.serious = serious;
+        store
+            .create(t, token(&format!("tok-{reference}")))
+            .await
+            .unwrap();
+    }
+    let now = minutes(120);
+    let none = Filters::default;
+    let all = |filters: Filters| queue(&store, View::All, filters, now, 50);
+
+    // Each view, before any filter.
+    assert_eq!(
+        queue(&store, View::New, none(), now, 50).await,
+        ["Q03", "Q02", "Q01"],
+        "reopened and serious first"
+    );
+    assert_eq!(
+        queue(&store, View::Mine("li".into()), none(), now, 50).await,
+        ["Q04", "Q05"],
+        "open only"
+    );
+    assert_eq!(
+        queue(&store, View::Mine("wang".into()), none(), now, 50).await,
+        ["Q06"]
+    );
+    assert!(
+        queue(&store, View::Mine("zhao".into()), none(), now, 50)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        queue(
+            &store,
+            View::Department("engineering".into()),
+            none(),
+            now,
+            50
+        )
+        .await,
+        ["Q01", "Q04", "Q06", "Q03", "Q05"]
+    );
+    assert_eq!(
+        queue(&store, View::Department("service".into()), none(), now, 50).await,
+        ["Q02"]
+    );
+    assert_eq!(
+        queue(&store, View::Overdue, none(), now, 50).await,
+        ["Q01", "Q04", "Q06"],
+        "open and past due"
+    );
+    assert_eq!(
+        queue(&store, View::Overdue, none(), minutes(30), 50).await,
+        Vec::<String>::new(),
+        "due at now is not overdue"
+    );
+    assert_eq!(queue(&store, View::Waiting, none(), now, 50).await, ["Q06"]);
+    assert_eq!(
+        queue(&store, View::AwaitingFollowUp, none(), now, 50).await,
+        ["Q07"]
+    );
+    assert_eq!(
+        all(none()).await,
+        [
+            "Q08", "Q07", "Q01", "Q04", "Q06", "Q09", "Q03", "Q02", "Q05"
+        ]
+    );
+    // The limit keeps the first of the whole sorted queue.
+    assert_eq!(
+        queue(&store, View::All, none(), now, 3).await,
+        ["Q08", "Q07", "Q01"]
+    );
+    assert_eq!(
+        queue(&store, View::Overdue, none(), now, 2).await,
+        ["Q01", "Q04"]
+    );
+    assert_eq!(queue(&store, View::New, none(), now, 1).await, ["Q03"]);
+
+    // Each filter.
+    let f = |edit: fn(&mut Filters)| {
+        let mut filters = Filters::default();
+        edit(&mut filters);
+        filters
+    };
+    assert_eq!(
+        all(f(|f| f.kind = Some("complaint".into()))).await,
+        ["Q09", "Q02"]
+    );
+    assert_eq!(
+        all(f(|f| f.category = Some("electrical".into()))).await,
+        ["Q06", "Q03"]
+    );
+    assert_eq!(
+        all(f(|f| f.department = Some("security".into()))).await,
+        ["Q08", "Q09"]
+    );
+    assert_eq!(
+        all(f(|f| f.status = Some(Status::Dispatched))).await,
+        ["Q04", "Q09"]
+    );
+    assert_eq!(
+        all(f(|f| f.from = Some(at(T0) + TimeDelta::hours(1)))).await,
+        ["Q08", "Q07", "Q06", "Q09"],
+        "received at or after"
+    );
+    assert_eq!(
+        all(f(|f| {
+            f.from = Some(at(T0) + TimeDelta::hours(1));
+            f.to = Some(at(T0) + TimeDelta::hours(2));
+        }))
+        .await,
+        ["Q07", "Q06", "Q09"],
+        "and before"
+    );
+    assert_eq!(
+        all(f(|f| f.unit = Some(" 3-2".into()))).await,
+        ["Q08", "Q01", "Q03"],
+        "from the unit's start"
+    );
+    // Views and filters together.
+    assert_eq!(
+        queue(
+            &store,
+            View::New,
+            f(|f| f.kind = Some("repair".into())),
+            now,
+            50
+        )
+        .await,
+        ["Q03", "Q01"]
+    );
+    assert_eq!(
+        queue(
+            &store,
+            View::Department("engineering".into()),
+            f(|f| f.status = Some(Status::OnHold)),
+            now,
+            50
+        )
+        .await,
+        ["Q06"]
+    );
+    assert_eq!(
+        queue(
+            &store,
+            View::Overdue,
+            f(|f| f.department = Some("engineering".into())),
+            now,
+            50
+        )
+        .await,
+        ["Q01", "Q04", "Q06"]
+    );
+    assert!(
+        queue(
+            &store,
+            View::Waiting,
+            f(|f| f.status = Some(Status::Done)),
+            now,
+            50
+        )
+        .await
+        .is_empty()
+    );
+    assert!(
+        queue(
+            &store,
+            View::Department("engineering".into()),
+            f(|f| f.department = Some("security".into())),
+            now,
+            50
+        )
+        .await
+        .is_empty()
+    );
+
+    // Changes move tickets between queues.
+    act(
+        &store,
+        "BX-20261123-Q01",
+        "dispatch",
+        &[("department", "security"), ("assignee", "wang")],
+        now,
+    )
+    .await;
+    act(
+        &store,
+        "BX-20261123-Q04",
+        "complete",
+        &[("note", "已修好")],
+        now,
+    )
+    .await;
+    assert_eq!(
+        queue(&store, View::New, none(), now, 50).await,
+        ["Q03", "Q02"]
+    );
+    assert_eq!(
+        queue(&store, View::Mine("wang".into()), none(), now, 50).await,
+        ["Q01", "Q06"]
+    );
+    assert_eq!(
+        queue(&store, View::Mine("li".into()), none(), now, 50).await,
+        ["Q05"],
+        "done leaves the person's queue"
+    );
+    assert_eq!(
+        queue(
+            &store,
+            View::Department("engineering".into()),
+            none(),
+            now,
+            50
+        )
+        .await,
+        ["Q06", "Q03", "Q05"]
+    );
+    assert_eq!(
+        queue(&store, View::Department("security".into()), none(), now, 50).await,
+        ["Q01", "Q09"]
+    );
+    assert_eq!(
+        queue(&store, View::AwaitingFollowUp, none(), now, 50).await,
+        ["Q07", "Q04"]
+    );
+    assert_eq!(
+        queue(&store, View::Overdue, none(), now, 50).await,
+        ["Q01", "Q06"]
+    );
+    assert_eq!(all(f(|f| f.status = Some(Status::Received))).await, ["Q02"]);
+}
+
+pub async fn marking_serious_owes_the_manager_an_email(store: Arc<dyn TicketStore>) {
+    let now = at(T0);
+    let t = ticket("BX-20261123-SERI01", now, 30);
+    store
+        .create(t.clone(), token("tok-serious-01"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_mail(&t.reference, now, now + TimeDelta::minutes(2))
+            .await
+            .unwrap()
+    );
+    store.mail_sent(&t.reference).await.unwrap();
+    assert!(store.mail_due(now, 10).await.unwrap().is_empty());
+
+    let later = now + TimeDelta::minutes(10);
+    let marked = act(
+        &store,
+        &t.reference,
+        "mark_serious",
+        &[("note", "业主家中被淹")],
+        later,
+    )
+    .await;
+    assert!(marked.serious);
+    let due = store.mail_due(later, 10).await.unwrap();
+    assert_eq!(due.len(), 1, "the manager's alert is owed");
+    assert_eq!(
+        (
+            due[0].mail.sent,
+            due[0].mail.attempts,
+            due[0].mail.purpose,
+            due[0].serious
+        ),
+        (false, 0, MailPurpose::Serious, true)
+    );
+
+    // A change that owes nothing leaves the mail as the notifier left it.
+    assert!(
+        store
+            .claim_mail(&t.reference, later, later + TimeDelta::minutes(2))
+            .await
+            .unwrap()
+    );
+    store
+        .mail_failed(&t.reference, "SES is down", later + TimeDelta::minutes(1))
+        .await
+        .unwrap();
+    act(&store, &t.reference, "note", &[("note", "已报经理")], later).await;
+    let stored = store.get(&t.reference).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.mail.attempts,
+            stored.mail.last_error.as_deref(),
+            stored.mail.purpose
+        ),
+        (1, Some("SES is down"), MailPurpose::Serious)
+    );
+    assert!(
+        store.mail_due(later, 10).await.unwrap().is_empty(),
+        "not before the back-off"
+    );
     assert_eq!(
         store
-            .list_by_status(Status::Acknowledged, 10)
+            .mail_due(later + TimeDelta::minutes(1), 10)
             .await
             .unwrap()
             .len(),
         1
     );
+}
+
+pub fn staff(username: &str, name: &str, role: Role) -> Staff {
+    Staff {
+        username: username.to_owned(),
+        name: name.to_owned(),
+        role,
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".to_owned(),
+        disabled: false,
+        session_epoch: 0,
+        created_at: at(T0),
+    }
+}
+
+pub async fn staff_accounts_are_added_once_replaced_and_listed(store: Arc<dyn TicketStore>) {
+    let zhao = staff("zhao", "赵经理", Role::Manager);
+    let li = staff("li", "李师傅", Role::Department("engineering".into()));
+    let wang = staff("wang", "王客服", Role::Desk);
+    for account in [&zhao, &li, &wang] {
+        store.put_staff(account, false).await.unwrap();
+    }
+    let again = store
+        .put_staff(&staff("li", "另一个李", Role::Desk), false)
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::AccountExists(ref u)) if u == "li"),
+        "{again:?}"
+    );
+    assert_eq!(
+        store.get_staff("li").await.unwrap(),
+        Some(li.clone()),
+        "the first stays"
+    );
+
+    let reset = Staff {
+        disabled: true,
+        session_epoch: 1,
+        ..li.clone()
+    };
+    store.put_staff(&reset, true).await.unwrap();
+    assert_eq!(store.get_staff("li").await.unwrap(), Some(reset.clone()));
+    assert_eq!(store.get_staff("nobody").await.unwrap(), None);
+    assert_eq!(
+        store.list_staff().await.unwrap(),
+        [reset, wang, zhao],
+        "by username"
+    );
+}
+
+pub async fn sessions_are_kept_overwritten_and_deleted(store: Arc<dyn TicketStore>) {
+    let session = Session {
+        id_hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".to_owned(),
+        username: "wang".to_owned(),
+        epoch: 0,
+        csrf: "csrf-token-1".to_owned(),
+        created_at: at(T0),
+        last_seen: at(T0),
+    };
+    store.put_session(&session).await.unwrap();
+    assert_eq!(
+        store.get_session(&session.id_hash).await.unwrap(),
+        Some(session.clone())
+    );
+    let touched = Session {
+        last_seen: at(T0) + TimeDelta::hours(3),
+        ..session.clone()
+    };
+    store.put_session(&touched).await.unwrap();
+    assert_eq!(
+        store.get_session(&session.id_hash).await.unwrap(),
+        Some(touched.clone())
+    );
+
+    // Long over: still returned as it is (the caller checks), whatever TTL does.
+    let old = Session {
+        id_hash: "0000000000000000000000000000000000000000000000000000000000000001".to_owned(),
+        created_at: at("2020-01-01T00:00:00Z"),
+        last_seen: at("2020-01-01T00:00:00Z"),
+        ..session.clone()
+    };
+    store.put_session(&old).await.unwrap();
+    assert_eq!(
+        store.get_session(&old.id_hash).await.unwrap(),
+        Some(old.clone())
+    );
+
+    store.delete_session(&session.id_hash).await.unwrap();
+    assert_eq!(store.get_session(&session.id_hash).await.unwrap(), None);
+    store.delete_session(&session.id_hash).await.unwrap();
+    assert_eq!(store.get_session("never-made").await.unwrap(), None);
+    assert_eq!(store.get_session(&old.id_hash).await.unwrap(), Some(old));
 }
 
 pub async fn owed_mail_is_claimed_once_and_retried_later(store: Arc<dyn TicketStore>) {
@@ -335,15 +948,22 @@ macro_rules! store_contract_tests {
                 }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn lists_by_status_earliest_due_first() {
+            async fn changes_append_to_the_timeline_in_order() {
                 if let Some(store) = $fresh().await {
-                    tests::store_contract::lists_by_status_earliest_due_first(store).await
+                    tests::store_contract::changes_append_to_the_timeline_in_order(store).await
                 }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn status_updates_check_the_version() {
+            async fn a_stale_or_missing_ticket_change_writes_nothing() {
                 if let Some(store) = $fresh().await {
-                    tests::store_contract::status_updates_check_the_version(store).await
+                    tests::store_contract::a_stale_or_missing_ticket_change_writes_nothing(store)
+                        .await
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn queues_draw_on_their_views_filters_and_order() {
+                if let Some(store) = $fresh().await {
+                    tests::store_contract::queues_draw_on_their_views_filters_and_order(store).await
                 }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -353,9 +973,28 @@ macro_rules! store_contract_tests {
                 }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn marking_serious_owes_the_manager_an_email() {
+                if let Some(store) = $fresh().await {
+                    tests::store_contract::marking_serious_owes_the_manager_an_email(store).await
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn rate_limit_counts_per_key() {
                 if let Some(store) = $fresh().await {
                     tests::store_contract::rate_limit_counts_per_key(store).await
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn staff_accounts_are_added_once_replaced_and_listed() {
+                if let Some(store) = $fresh().await {
+                    tests::store_contract::staff_accounts_are_added_once_replaced_and_listed(store)
+                        .await
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sessions_are_kept_overwritten_and_deleted() {
+                if let Some(store) = $fresh().await {
+                    tests::store_contract::sessions_are_kept_overwritten_and_deleted(store).await
                 }
             }
         }

@@ -102,9 +102,14 @@ async fn a_repair_goes_through_dynamodb_and_ses_and_an_outage_loses_nothing() {
         .iter()
         .find(|m| m["raw_data"].as_str().unwrap_or("").contains(&reference))
         .unwrap();
+    // To the desk, with a copy to engineering (the repair was dispatched
+    // there at once).
     assert_eq!(
-        message["destinations"][0],
-        "engineering@handbook.example.org"
+        message["destinations"],
+        serde_json::json!([
+            "desk@handbook.example.org",
+            "engineering@handbook.example.org"
+        ])
     );
     assert!(
         message["raw_data"]
@@ -135,7 +140,8 @@ async fn the_smtp_transport_delivers_the_desk_email() {
         .collect();
     assert_eq!(delivered.len(), 1, "one message for {reference}");
     assert!(
-        delivered[0].contains("X-RcptTo: engineering@handbook.example.org"),
+        delivered[0]
+            .contains("X-RcptTo: desk@handbook.example.org, engineering@handbook.example.org"),
         "{}",
         delivered[0]
     );

@@ -295,3 +295,36 @@ async fn sessions_end_when_the_account_is_disabled_or_signed_out() {
     desk.store.put_staff(&account, true).await.unwrap();
     assert_eq!(desk.staff_get(Some(&wang), "/desk/", true).await.status, 401);
 }
+
+#[tokio::test]
+async fn marking_a_ticket_serious_later_alerts_the_manager_once() {
+    let desk = desk_with_staff().await;
+    let reference = file(&desk, &repair()).await;
+    let outbox = desk.tmp.path().join("outbox");
+    let transport: std::sync::Arc<dyn desk::mail::MailTransport> =
+        std::sync::Arc::new(desk::mail::Outbox::new(&outbox));
+    let send = || async {
+        tests::desk::notifier(&desk, std::sync::Arc::clone(&transport), chrono::Utc::now())
+            .run_once()
+            .await
+            .unwrap()
+    };
+    assert_eq!(send().await.sent, 1, "the new ticket's email");
+
+    let li = desk.sign_in("li").await;
+    let marked = desk
+        .act(&li, &reference, "mark_serious", 1, serde_json::json!({ "note": "楼下住户家中进水，损失较大" }))
+        .await;
+    assert_eq!(marked.status, 200, "{}", marked.body);
+    assert_eq!(send().await.sent, 1, "the manager's alert");
+    assert_eq!(send().await.sent, 0, "and nothing twice");
+
+    let alert = std::fs::read_to_string(outbox.join(format!("{reference}.serious.eml"))).unwrap();
+    assert!(alert.contains("To: manager@handbook.example.org"), "{alert}");
+    assert!(outbox.join(format!("{reference}.eml")).exists(), "the first email is kept");
+    // Marked once: the action is no longer offered, and refused if forced.
+    let again = desk
+        .act(&li, &reference, "mark_serious", 2, serde_json::json!({ "note": "再次" }))
+        .await;
+    assert_eq!(again.status, 422);
+}

@@ -6,6 +6,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+/// The departments every estate has: the desk sees every request, the
+/// manager every serious one.
+pub const DESK: &str = "desk";
+pub const MANAGER: &str = "manager";
+
 /// The file beside the forms that names the departments requests go to.
 pub const DEPARTMENTS_FILE: &str = "departments.yaml";
 
@@ -378,6 +383,23 @@ impl FormSet {
     ) -> Result<BTreeMap<String, Department>, FormError> {
         let file: DepartmentsFile =
             serde_yaml::from_str(text).map_err(|e| FormError::yaml(path, &e))?;
+        // Every request reaches the desk, and serious ones the manager.
+        for (id, who) in [
+            (DESK, "the front desk, which sees every request"),
+            (
+                MANAGER,
+                "the property manager, who is told of serious matters",
+            ),
+        ] {
+            if !file.departments.contains_key(id) {
+                return Err(FormError::invalid(
+                    path,
+                    format!(
+                        "there is no `{id}` department: add `{id}:` with the `name` and `email` of {who}"
+                    ),
+                ));
+            }
+        }
         Ok(file.departments)
     }
 

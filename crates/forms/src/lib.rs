@@ -10,8 +10,8 @@ mod validate;
 mod view;
 
 pub use definition::{
-    Choice, Commitment, DEPARTMENTS_FILE, Department, Field, FieldType, FormDefinition, FormError,
-    FormSet,
+    Choice, Commitment, DEPARTMENTS_FILE, DESK, Department, Field, FieldType, FormDefinition,
+    FormError, FormSet, MANAGER,
 };
 pub use validate::{Submission, Validated, ValidationErrors};
 pub use view::{CommitmentView, ErrorView, FieldView, FormView, OptionView};

@@ -2,18 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use forms::{FormDefinition, FormSet};
+use forms::{DESK, FormDefinition, FormSet, MANAGER};
 use lettre::Message;
 use lettre::message::{Mailbox, MultiPart, SinglePart, header::ContentType};
 
 use super::MailError;
 use crate::ticket::{MailPurpose, Status, Ticket};
 use crate::time::Clock;
-
-/// The departments every estate has: the desk sees every ticket, the
-/// manager every serious one.
-pub const DESK: &str = "desk";
-pub const MANAGER: &str = "manager";
 
 /// The desk email before it is encoded.
 #[derive(Debug, Clone)]
@@ -136,7 +131,7 @@ impl Composer {
             subject,
             text: plain_text(&heading, &facts, &answers),
             html: html(&heading, &facts, &answers),
-            message_id: format!("<{}@request-desk>", ticket.reference),
+            message_id: format!("<{}@request-desk>", ticket.mail.message_key(&ticket.reference)),
         })
     }
 

@@ -2,14 +2,49 @@
 //! `template.yaml`, resource `TicketTable`; the README explains it).
 //!
 //! Items:
-//! - a ticket: `pk = TICKET#<reference>`, `sk = TICKET`; listed through the
-//!   `by-status-due` index (`gsi1pk = ESTATE#<estate>#STATUS#<status>`,
-//!   `gsi1sk = <due>#<reference>`); while its email is owed it is also in
-//!   the sparse `mail-owed` index (`gsi2pk = MAIL#<estate>`,
-//!   `gsi2sk = <next attempt>#<reference>`).
-//! - a submission key: `pk = SUBMISSION#<key>`: which ticket a token or a
-//!   digest made, until `expires_at`.
-//! - a rate-limit counter: `pk = RATE#<client>#<window>`.
+//! - a ticket: `pk = TICKET#<reference>`, `sk = TICKET`, with these index
+//!   keys (each index projects every attribute):
+//!   - `gsi1pk = ESTATE#<estate>#STATUS#<status>`, `gsi1sk = <due>#<reference>`:
+//!     index `by-status-due`, every ticket;
+//!   - `gsi3pk = ESTATE#<estate>#DEPT#<department>#STATUS#<status>`, sorted
+//!     by `gsi1sk`: index `by-department-due`, every ticket;
+//!   - `gsi4pk = ESTATE#<estate>#ASSIGNEE#<username>`, sorted by `gsi1sk`:
+//!     index `by-assignee-due`, sparse: only while the ticket is open and
+//!     dispatched to someone;
+//!   - `gsi2pk = MAIL#<estate>`, `gsi2sk = <next attempt>#<reference>`:
+//!     index `mail-owed`, sparse: only while its desk email is owed.
+//! - a timeline event: `pk = TICKET#<reference>` (the ticket's partition),
+//!   `sk = EVENT#<seq, six digits>`, the event as JSON in `event`. Written
+//!   once, with the change it describes, never altered.
+//! - a submission key: `pk = SUBMISSION#<key>`, `sk = SUBMISSION`: which
+//!   ticket a token or a digest made, until `expires_at`.
+//! - a rate-limit counter: `pk = RATE#<client>#<window>`, `sk = RATE`.
+//! - a staff account: `pk = STAFF#<estate>`, `sk = <username>`, the account
+//!   as JSON in `account`.
+//! - a session: `pk = SESSION#<id hash>`, `sk = SESSION`, the session as
+//!   JSON in `session`, its estate, `expires_at`.
+//!
+//! Access patterns (never a Scan):
+//! - a ticket with its timeline (`get`): one consistent Query on
+//!   `pk = TICKET#<reference>`, events first (`EVENT#…` < `TICKET`).
+//! - the queues (`list`), each partition read earliest due first, one Query
+//!   per partition, run together; with a status filter only that status's
+//!   partition is read:
+//!   - `New`: `by-status-due`, the `received` and `reopened` partitions;
+//!   - `Mine(user)`: `by-assignee-due`, the user's partition;
+//!   - `Department(d)`: `by-department-due`, d's partition of each open status;
+//!   - `Overdue`: `by-status-due`, each open status's partition with
+//!     `gsi1sk < <now>`;
+//!   - `Waiting`: `by-status-due`, `on_hold`; `AwaitingFollowUp`: `done`;
+//!   - `All`: `by-status-due`, every status's partition;
+//!   - any view but `Mine` with a department filter reads that department's
+//!     `by-department-due` partitions instead of the `by-status-due` ones.
+//!
+//!   The other filters are the shared rule ([`ListQuery::matches`]).
+//!   Except in the new queue (serious first), a partition is read only until
+//!   it has given `limit` matching tickets.
+//! - owed mail (`mail_due`): Query `mail-owed` on `MAIL#<estate>` up to now.
+//! - staff (`list_staff`): one consistent Query on `pk = STAFF#<estate>`.
 //!
 //! Keys name their window and readers compare expiry times, so nothing
 //! depends on TTL deleting old items (DynamoDB does so late, emulators
@@ -20,17 +55,23 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
-use super::{Change, Created, Idempotency, ListQuery, StoreError, TicketStore, timestamp};
+use super::{
+    Change, Created, Idempotency, ListQuery, StoreError, TicketStore, View, sort_queue, timestamp,
+};
 use crate::accounts::{Session, Staff};
-use crate::ticket::{MailPurpose, MailState, Status, Ticket};
+use crate::ticket::{Event, MailPurpose, MailState, Status, Ticket};
 
 const TICKET: &str = "TICKET";
 const SUBMISSION: &str = "SUBMISSION";
 const RATE: &str = "RATE";
+const SESSION: &str = "SESSION";
 pub const STATUS_INDEX: &str = "by-status-due";
+pub const DEPARTMENT_INDEX: &str = "by-department-due";
+pub const ASSIGNEE_INDEX: &str = "by-assignee-due";
 pub const MAIL_INDEX: &str = "mail-owed";
 
 #[derive(Clone)]
@@ -53,6 +94,15 @@ fn backend(what: &str, e: impl std::error::Error) -> StoreError {
     StoreError::Backend(format!("DynamoDB {what}: {}", DisplayErrorContext(e)))
 }
 
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Backend(format!("{what} does not parse: {e}")))
+}
+
 fn is_condition_failure(e: &impl ProvideErrorMetadata) -> bool {
     e.code() == Some("ConditionalCheckFailedException")
 }
@@ -63,8 +113,96 @@ fn key(pk: String, sk: &str) -> Item {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
 
+fn ticket_pk(reference: &str) -> String {
+    format!("TICKET#{reference}")
+}
+
 fn ticket_key(reference: &str) -> Item {
-    key(format!("TICKET#{reference}"), TICKET)
+    key(ticket_pk(reference), TICKET)
+}
+
+fn event_sk(seq: u32) -> String {
+    format!("EVENT#{seq:06}")
+}
+
+fn session_key(id_hash: &str) -> Item {
+    key(format!("SESSION#{id_hash}"), SESSION)
+}
+
+/// Which cancellation reasons of a failed transaction were failed conditions
+/// (by the index of the item in the transaction); `None` for another error.
+fn failed_conditions(
+    error: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>,
+) -> Option<Vec<bool>> {
+    match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Some(
+            cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code() == Some("ConditionalCheckFailed"))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// An update expression built attribute by attribute, every name through a
+/// placeholder (DynamoDB reserves hundreds of words, `status` among them).
+#[derive(Default)]
+struct Changes {
+    sets: Vec<String>,
+    removes: Vec<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl Changes {
+    fn name(&mut self, attribute: &str) -> String {
+        let placeholder = format!("#a{}", self.names.len());
+        self.names.insert(placeholder.clone(), attribute.to_owned());
+        placeholder
+    }
+
+    fn value(&mut self, value: AttributeValue) -> String {
+        let placeholder = format!(":v{}", self.values.len());
+        self.values.insert(placeholder.clone(), value);
+        placeholder
+    }
+
+    /// Sets `attribute`, or removes it when `value` is `None`.
+    fn set(&mut self, attribute: &str, value: Option<AttributeValue>) {
+        let name = self.name(attribute);
+        match value {
+            Some(value) => {
+                let value = self.value(value);
+                self.sets.push(format!("{name} = {value}"));
+            }
+            None => self.removes.push(name),
+        }
+    }
+
+    fn expression(&self) -> String {
+        let mut expression = String::new();
+        if !self.sets.is_empty() {
+            expression.push_str(&format!("SET {}", self.sets.join(", ")));
+        }
+        if !self.removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", self.removes.join(", ")));
+        }
+        expression.trim().to_owned()
+    }
+}
+
+/// One Query: a partition of the table or of an index, in sort-key order.
+struct KeyQuery {
+    index: Option<&'static str>,
+    partition_attr: &'static str,
+    partition: String,
+    sort_attr: &'static str,
+    /// Only sort keys for which `<sort_attr> <op> <value>` holds.
+    bound: Option<(&'static str, String)>,
+    /// Reads of the table itself are consistent; indexes cannot be.
+    consistent: bool,
 }
 
 impl DynamoStore {
@@ -80,50 +218,138 @@ impl DynamoStore {
         format!("ESTATE#{}#STATUS#{}", self.estate, status.as_str())
     }
 
+    fn department_partition(&self, department: &str, status: Status) -> String {
+        format!(
+            "ESTATE#{}#DEPT#{department}#STATUS#{}",
+            self.estate,
+            status.as_str()
+        )
+    }
+
+    fn assignee_partition(&self, username: &str) -> String {
+        format!("ESTATE#{}#ASSIGNEE#{username}", self.estate)
+    }
+
     fn mail_partition(&self) -> String {
         format!("MAIL#{}", self.estate)
     }
 
-    fn item(&self, t: &Ticket) -> Result<Item, StoreError> {
-        let fields =
-            serde_json::to_string(&t.fields).map_err(|e| StoreError::Backend(e.to_string()))?;
-        let mut item = ticket_key(&t.reference);
-        let mut put = |name: &str, value: AttributeValue| {
-            item.insert(name.to_owned(), value);
-        };
-        put("reference", s(&t.reference));
-        put("estate", s(&self.estate));
-        put("kind", s(&t.kind));
-        put("fields", s(fields));
-        put("received_at", s(timestamp(t.received_at)));
-        put("status", s(t.status.as_str()));
-        put("urgency", s(&t.urgency));
-        put("department", s(&t.department));
-        put("due_at", s(timestamp(t.due_at)));
-        put("version", n(t.version));
-        put("mail_sent", AttributeValue::Bool(t.mail.sent));
-        put("mail_attempts", n(t.mail.attempts));
-        put("mail_next_at", s(timestamp(t.mail.next_attempt)));
-        if let Some(error) = &t.mail.last_error {
-            put("mail_error", s(error));
-        }
-        put("gsi1pk", s(self.status_partition(t.status)));
-        put(
-            "gsi1sk",
-            s(format!("{}#{}", timestamp(t.due_at), t.reference)),
-        );
-        if !t.mail.sent {
-            put("gsi2pk", s(self.mail_partition()));
-            put(
+    fn staff_partition(&self) -> String {
+        format!("STAFF#{}", self.estate)
+    }
+
+    /// The attributes a workflow change may alter, with the index keys that
+    /// depend on them; `None` means the attribute is absent.
+    fn workflow_attributes(
+        &self,
+        t: &Ticket,
+    ) -> Result<Vec<(&'static str, Option<AttributeValue>)>, StoreError> {
+        let assigned_while_open = t.assignee.as_deref().filter(|_| t.status.is_open());
+        Ok(vec![
+            ("status", Some(s(t.status.as_str()))),
+            ("department", Some(s(&t.department))),
+            ("assignee", t.assignee.as_deref().map(s)),
+            ("serious", Some(AttributeValue::Bool(t.serious))),
+            ("due_at", Some(s(timestamp(t.due_at)))),
+            ("visit_at", t.visit_at.map(|v| s(timestamp(v)))),
+            ("done_at", t.done_at.map(|v| s(timestamp(v)))),
+            (
+                "follow_up",
+                t.follow_up.as_ref().map(json).transpose()?.map(s),
+            ),
+            ("reopen_count", Some(n(t.reopen_count))),
+            ("version", Some(n(t.version))),
+            ("updated_at", Some(s(timestamp(t.updated_at)))),
+            ("updated_by", Some(s(&t.updated_by))),
+            ("gsi1pk", Some(s(self.status_partition(t.status)))),
+            (
+                "gsi1sk",
+                Some(s(format!("{}#{}", timestamp(t.due_at), t.reference))),
+            ),
+            (
+                "gsi3pk",
+                Some(s(self.department_partition(&t.department, t.status))),
+            ),
+            (
+                "gsi4pk",
+                assigned_while_open.map(|a| s(self.assignee_partition(a))),
+            ),
+        ])
+    }
+
+    /// A ticket's place in the sparse `mail-owed` index, while its email is owed.
+    fn mail_index_keys(&self, t: &Ticket) -> [(&'static str, Option<AttributeValue>); 2] {
+        [
+            ("gsi2pk", Some(s(self.mail_partition()))),
+            (
                 "gsi2sk",
-                s(format!(
+                Some(s(format!(
                     "{}#{}",
                     timestamp(t.mail.next_attempt),
                     t.reference
-                )),
-            );
+                ))),
+            ),
+        ]
+    }
+
+    /// The mail attributes of a ticket whose email is owed anew.
+    fn owed_mail_attributes(&self, t: &Ticket) -> Vec<(&'static str, Option<AttributeValue>)> {
+        let mut attributes = vec![
+            ("mail_sent", Some(AttributeValue::Bool(false))),
+            ("mail_attempts", Some(n(0))),
+            ("mail_error", None),
+            ("mail_claimed_until", None),
+            ("mail_next_at", Some(s(timestamp(t.mail.next_attempt)))),
+            ("mail_purpose", Some(s(t.mail.purpose.as_str()))),
+        ];
+        attributes.extend(self.mail_index_keys(t));
+        attributes
+    }
+
+    fn item(&self, t: &Ticket) -> Result<Item, StoreError> {
+        let mut item = ticket_key(&t.reference);
+        let mut put = |name: &str, value: Option<AttributeValue>| {
+            if let Some(value) = value {
+                item.insert(name.to_owned(), value);
+            }
+        };
+        put("reference", Some(s(&t.reference)));
+        put("estate", Some(s(&self.estate)));
+        put("kind", Some(s(&t.kind)));
+        put("fields", Some(s(json(&t.fields)?)));
+        put("received_at", Some(s(timestamp(t.received_at))));
+        put("urgency", Some(s(&t.urgency)));
+        put("category", t.category.as_deref().map(s));
+        for (name, value) in self.workflow_attributes(t)? {
+            put(name, value);
         }
+        put("mail_sent", Some(AttributeValue::Bool(t.mail.sent)));
+        put("mail_attempts", Some(n(t.mail.attempts)));
+        put("mail_next_at", Some(s(timestamp(t.mail.next_attempt))));
+        put("mail_purpose", Some(s(t.mail.purpose.as_str())));
+        if !t.mail.sent {
+            for (name, value) in self.mail_index_keys(t) {
+                put(name, value);
+            }
+        }
+        put("mail_error", t.mail.last_error.as_deref().map(s));
         Ok(item)
+    }
+
+    fn event_item(&self, reference: &str, event: &Event) -> Result<Item, StoreError> {
+        let mut item = key(ticket_pk(reference), &event_sk(event.seq));
+        item.insert("reference".into(), s(reference));
+        item.insert("event".into(), s(json(event)?));
+        Ok(item)
+    }
+
+    fn put_new(&self, item: Item) -> Result<Put, StoreError> {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| backend("Put", e))
     }
 
     async fn get_item(&self, key: Item) -> Result<Option<Item>, StoreError> {
@@ -139,26 +365,28 @@ impl DynamoStore {
         Ok(answer.item)
     }
 
+    /// Runs `q`, page after page, handing each item to `accept` until it
+    /// answers `false` (enough) or the partition ends.
     async fn query(
         &self,
-        index: &str,
-        partition_attr: &str,
-        partition: String,
-        upto: Option<String>,
-    ) -> Result<Vec<Item>, StoreError> {
-        let mut condition = format!("{partition_attr} = :p");
+        q: &KeyQuery,
+        mut accept: impl FnMut(Item) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut condition = "#p = :p".to_owned();
         let mut query = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name(index)
-            .expression_attribute_values(":p", s(partition));
-        if let Some(upto) = upto {
-            let sort_attr = partition_attr.replace("pk", "sk");
-            condition.push_str(&format!(" AND {sort_attr} <= :upto"));
-            query = query.expression_attribute_values(":upto", s(upto));
+            .set_index_name(q.index.map(str::to_owned))
+            .consistent_read(q.consistent)
+            .expression_attribute_names("#p", q.partition_attr)
+            .expression_attribute_values(":p", s(&q.partition));
+        if let Some((op, value)) = &q.bound {
+            condition.push_str(&format!(" AND #s {op} :s"));
+            query = query
+                .expression_attribute_names("#s", q.sort_attr)
+                .expression_attribute_values(":s", s(value));
         }
-        let mut items = Vec::new();
         let mut pages = query
             .key_condition_expression(condition)
             .scan_index_forward(true)
@@ -166,9 +394,74 @@ impl DynamoStore {
             .items()
             .send();
         while let Some(item) = pages.next().await {
-            items.push(item.map_err(|e| backend("Query", e))?);
+            if !accept(item.map_err(|e| backend("Query", e))?)? {
+                break;
+            }
         }
-        Ok(items)
+        Ok(())
+    }
+
+    /// The Queries a queue reads.
+    fn queue_queries(&self, query: &ListQuery) -> Vec<KeyQuery> {
+        let statuses: Vec<Status> = query
+            .view
+            .statuses()
+            .iter()
+            .copied()
+            .filter(|s| query.filters.status.is_none_or(|f| f == *s))
+            .collect();
+        let bound = (query.view == View::Overdue).then(|| ("<", timestamp(query.now)));
+        let on = |index: &'static str, partition_attr: &'static str, partition: String| KeyQuery {
+            index: Some(index),
+            partition_attr,
+            partition,
+            sort_attr: "gsi1sk",
+            bound: bound.clone(),
+            consistent: false,
+        };
+        if statuses.is_empty() {
+            return Vec::new();
+        }
+        let department = match &query.view {
+            View::Mine(username) => {
+                return vec![on(
+                    ASSIGNEE_INDEX,
+                    "gsi4pk",
+                    self.assignee_partition(username),
+                )];
+            }
+            View::Department(department) => Some(department),
+            _ => query.filters.department.as_ref(),
+        };
+        statuses
+            .into_iter()
+            .map(|status| match department {
+                Some(d) => on(
+                    DEPARTMENT_INDEX,
+                    "gsi3pk",
+                    self.department_partition(d, status),
+                ),
+                None => on(STATUS_INDEX, "gsi1pk", self.status_partition(status)),
+            })
+            .collect()
+    }
+
+    /// Writes one item with `put_item`, conditionally when `condition` is
+    /// given; `false` when the condition did not hold.
+    async fn put_item(&self, item: Item, condition: Option<&str>) -> Result<bool, StoreError> {
+        let written = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(is_condition_failure) => Ok(false),
+            Err(e) => Err(backend("PutItem", e)),
+        }
     }
 
     /// An update of one ticket; `false` when its condition did not hold.
@@ -211,7 +504,7 @@ fn text(item: &Item, name: &str) -> Result<String, StoreError> {
     match item.get(name) {
         Some(AttributeValue::S(v)) => Ok(v.clone()),
         _ => Err(StoreError::Backend(format!(
-            "a ticket item lacks the text attribute `{name}`"
+            "an item lacks the text attribute `{name}`"
         ))),
     }
 }
@@ -234,8 +527,7 @@ fn time(item: &Item, name: &str) -> Result<DateTime<Utc>, StoreError> {
 }
 
 fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
-    let fields = serde_json::from_str(&text(item, "fields")?)
-        .map_err(|e| StoreError::Backend(format!("the ticket's fields do not parse: {e}")))?;
+    let fields = from_json(&text(item, "fields")?, "the ticket's fields")?;
     Ok(Ticket {
         reference: text(item, "reference")?,
         kind: text(item, "kind")?,
@@ -260,7 +552,8 @@ fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
         done_at: time(item, "done_at").ok(),
         follow_up: text(item, "follow_up")
             .ok()
-            .and_then(|f| serde_json::from_str(&f).ok()),
+            .map(|f| from_json(&f, "the ticket's follow-up"))
+            .transpose()?,
         reopen_count: number(item, "reopen_count").unwrap_or(0) as u32,
         updated_at: time(item, "updated_at").or_else(|_| time(item, "received_at"))?,
         updated_by: text(item, "updated_by").unwrap_or_default(),
@@ -284,12 +577,8 @@ impl TicketStore for DynamoStore {
         submission.insert("reference".into(), s(&ticket.reference));
         submission.insert("expires_at".into(), s(timestamp(expires)));
         submission.insert("expires_at_epoch".into(), n(expires.timestamp()));
-        let put_ticket = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(self.item(&ticket)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(|e| backend("Put", e))?;
+        // Item 0: the ticket; item 1: its submission key; then its events.
+        let put_ticket = self.put_new(self.item(&ticket)?)?;
         // A submission key may be taken over once its window has passed.
         let put_submission = Put::builder()
             .table_name(&self.table)
@@ -298,28 +587,24 @@ impl TicketStore for DynamoStore {
             .expression_attribute_values(":now", s(timestamp(ticket.received_at)))
             .build()
             .map_err(|e| backend("Put", e))?;
-        let written = self
+        let mut transaction = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put_ticket).build())
-            .transact_items(TransactWriteItem::builder().put(put_submission).build())
-            .send()
-            .await;
-        let error = match written {
+            .transact_items(TransactWriteItem::builder().put(put_submission).build());
+        for event in &ticket.timeline {
+            let put_event = self.put_new(self.event_item(&ticket.reference, event)?)?;
+            transaction =
+                transaction.transact_items(TransactWriteItem::builder().put(put_event).build());
+        }
+        let error = match transaction.send().await {
             Ok(_) => return Ok(Created::New(ticket)),
             Err(e) => e,
         };
-        let reasons: Vec<Option<String>> = match error.as_service_error() {
-            Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
-                .cancellation_reasons()
-                .iter()
-                .map(|r| r.code().map(str::to_owned))
-                .collect(),
-            _ => return Err(backend("TransactWriteItems", error)),
+        let Some(failed) = failed_conditions(&error) else {
+            return Err(backend("TransactWriteItems", error));
         };
-        let failed =
-            |i: usize| reasons.get(i).and_then(Option::as_deref) == Some("ConditionalCheckFailed");
-        if failed(1) {
+        if failed.get(1) == Some(&true) {
             // The same submission was stored first: return that ticket.
             let earlier = self.get_item(submission_key).await?.ok_or_else(|| {
                 StoreError::Backend("a submission key vanished while being read".into())
@@ -332,42 +617,155 @@ impl TicketStore for DynamoStore {
                 ))),
             };
         }
-        if failed(0) {
+        if failed.first() == Some(&true) {
             return Err(StoreError::ReferenceTaken(ticket.reference));
         }
         Err(backend("TransactWriteItems", error))
     }
 
     async fn get(&self, reference: &str) -> Result<Option<Ticket>, StoreError> {
-        self.get_item(ticket_key(reference))
-            .await?
-            .as_ref()
-            .map(ticket_from)
-            .transpose()
+        let query = KeyQuery {
+            index: None,
+            partition_attr: "pk",
+            partition: ticket_pk(reference),
+            sort_attr: "sk",
+            bound: None,
+            consistent: true,
+        };
+        let mut ticket = None;
+        let mut timeline: Vec<Event> = Vec::new();
+        self.query(&query, |item| {
+            let sk = text(&item, "sk")?;
+            if sk == TICKET {
+                ticket = Some(ticket_from(&item)?);
+            } else if sk.starts_with("EVENT#") {
+                timeline.push(from_json(&text(&item, "event")?, "a timeline event")?);
+            }
+            Ok(true)
+        })
+        .await?;
+        Ok(ticket.map(|mut ticket: Ticket| {
+            timeline.sort_by_key(|e| e.seq);
+            ticket.timeline = timeline;
+            ticket
+        }))
     }
 
-    async fn list(&self, _query: &ListQuery) -> Result<Vec<Ticket>, StoreError> {
-        Err(StoreError::Backend("DynamoDB: list is being written".into()))
+    async fn list(&self, query: &ListQuery) -> Result<Vec<Ticket>, StoreError> {
+        // Each partition comes earliest due first, as the queue is sorted,
+        // so `limit` matches from each are enough; the new queue puts
+        // serious tickets first, so it reads its partitions whole.
+        let enough = if query.view == View::New {
+            usize::MAX
+        } else {
+            query.limit
+        };
+        let mut reads = tokio::task::JoinSet::new();
+        for key_query in self.queue_queries(query) {
+            let (store, query) = (self.clone(), query.clone());
+            reads.spawn(async move {
+                let mut tickets = Vec::new();
+                store
+                    .query(&key_query, |item| {
+                        let ticket = ticket_from(&item)?;
+                        if query.matches(&ticket) {
+                            tickets.push(ticket);
+                        }
+                        Ok(tickets.len() < enough)
+                    })
+                    .await
+                    .map(|()| tickets)
+            });
+        }
+        let mut tickets = Vec::new();
+        while let Some(read) = reads.join_next().await {
+            tickets.extend(read.map_err(|e| StoreError::Backend(e.to_string()))??);
+        }
+        sort_queue(&query.view, &mut tickets);
+        tickets.truncate(query.limit);
+        Ok(tickets)
     }
 
-    async fn record(&self, _change: &Change) -> Result<(), StoreError> {
-        Err(StoreError::Backend("DynamoDB: record is being written".into()))
+    async fn record(&self, change: &Change) -> Result<(), StoreError> {
+        let t = &change.ticket;
+        // Only what the workflow changes: the notifier updates the mail
+        // attributes of the same item concurrently.
+        let mut changes = Changes::default();
+        for (name, value) in self.workflow_attributes(t)? {
+            changes.set(name, value);
+        }
+        if change.owes_mail {
+            for (name, value) in self.owed_mail_attributes(t) {
+                changes.set(name, value);
+            }
+        }
+        changes.names.insert("#version".into(), "version".into());
+        changes
+            .values
+            .insert(":seen".into(), n(t.version.saturating_sub(1)));
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(ticket_key(&t.reference)))
+            .update_expression(changes.expression())
+            .condition_expression("#version = :seen")
+            .set_expression_attribute_names(Some(changes.names))
+            .set_expression_attribute_values(Some(changes.values))
+            .build()
+            .map_err(|e| backend("Update", e))?;
+        let put_event = self.put_new(self.event_item(&t.reference, &change.event)?)?;
+        let written = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().put(put_event).build())
+            .send()
+            .await;
+        let error = match written {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        match failed_conditions(&error) {
+            Some(failed) if failed.first() == Some(&true) => {
+                Err(match self.get_item(ticket_key(&t.reference)).await? {
+                    None => StoreError::NotFound(t.reference.clone()),
+                    Some(_) => StoreError::Conflict(t.reference.clone()),
+                })
+            }
+            Some(failed) if failed.get(1) == Some(&true) => Err(StoreError::Backend(format!(
+                "ticket {} already has a timeline event {}",
+                t.reference, change.event.seq
+            ))),
+            _ => Err(backend("TransactWriteItems", error)),
+        }
     }
 
     async fn mail_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Ticket>, StoreError> {
         // `~` sorts after every character of a reference.
-        let upto = format!("{}#~", timestamp(now));
-        let items = self
-            .query(MAIL_INDEX, "gsi2pk", self.mail_partition(), Some(upto))
-            .await?;
+        let query = KeyQuery {
+            index: Some(MAIL_INDEX),
+            partition_attr: "gsi2pk",
+            partition: self.mail_partition(),
+            sort_attr: "gsi2sk",
+            bound: Some(("<=", format!("{}#~", timestamp(now)))),
+            consistent: false,
+        };
         let now = timestamp(now);
-        let unclaimed = items
-            .iter()
-            .filter(|item| match item.get("mail_claimed_until") {
+        let mut due = Vec::new();
+        if limit == 0 {
+            return Ok(due);
+        }
+        self.query(&query, |item| {
+            let unclaimed = match item.get("mail_claimed_until") {
                 Some(AttributeValue::S(until)) => *until < now,
                 _ => true,
-            });
-        unclaimed.take(limit).map(ticket_from).collect()
+            };
+            if unclaimed {
+                due.push(ticket_from(&item)?);
+            }
+            Ok(due.len() < limit)
+        })
+        .await?;
+        Ok(due)
     }
 
     async fn claim_mail(
@@ -443,27 +841,72 @@ impl TicketStore for DynamoStore {
         Ok(hits as u32)
     }
 
-    async fn put_staff(&self, _staff: &Staff, _replace: bool) -> Result<(), StoreError> {
-        Err(StoreError::Backend("DynamoDB: staff is being written".into()))
+    async fn put_staff(&self, staff: &Staff, replace: bool) -> Result<(), StoreError> {
+        let mut item = key(self.staff_partition(), &staff.username);
+        item.insert("account".into(), s(json(staff)?));
+        let condition = (!replace).then_some("attribute_not_exists(pk)");
+        if self.put_item(item, condition).await? {
+            Ok(())
+        } else {
+            Err(StoreError::AccountExists(staff.username.clone()))
+        }
     }
 
-    async fn get_staff(&self, _username: &str) -> Result<Option<Staff>, StoreError> {
-        Err(StoreError::Backend("DynamoDB: staff is being written".into()))
+    async fn get_staff(&self, username: &str) -> Result<Option<Staff>, StoreError> {
+        self.get_item(key(self.staff_partition(), username))
+            .await?
+            .map(|item| from_json(&text(&item, "account")?, "a staff account"))
+            .transpose()
     }
 
     async fn list_staff(&self) -> Result<Vec<Staff>, StoreError> {
-        Err(StoreError::Backend("DynamoDB: staff is being written".into()))
+        let query = KeyQuery {
+            index: None,
+            partition_attr: "pk",
+            partition: self.staff_partition(),
+            sort_attr: "sk",
+            bound: None,
+            consistent: true,
+        };
+        // The sort key is the username, so they come in its order.
+        let mut staff = Vec::new();
+        self.query(&query, |item| {
+            staff.push(from_json(&text(&item, "account")?, "a staff account")?);
+            Ok(true)
+        })
+        .await?;
+        Ok(staff)
     }
 
-    async fn put_session(&self, _session: &Session) -> Result<(), StoreError> {
-        Err(StoreError::Backend("DynamoDB: sessions are being written".into()))
+    async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
+        let expires = session.expires_at();
+        let mut item = session_key(&session.id_hash);
+        item.insert("session".into(), s(json(session)?));
+        item.insert("estate".into(), s(&self.estate));
+        item.insert("expires_at".into(), s(timestamp(expires)));
+        item.insert("expires_at_epoch".into(), n(expires.timestamp()));
+        self.put_item(item, None).await.map(|_| ())
     }
 
-    async fn get_session(&self, _id_hash: &str) -> Result<Option<Session>, StoreError> {
-        Err(StoreError::Backend("DynamoDB: sessions are being written".into()))
+    async fn get_session(&self, id_hash: &str) -> Result<Option<Session>, StoreError> {
+        let Some(item) = self.get_item(session_key(id_hash)).await? else {
+            return Ok(None);
+        };
+        // A table shared by estates: a session signs in to its own only.
+        if text(&item, "estate")? != self.estate {
+            return Ok(None);
+        }
+        from_json(&text(&item, "session")?, "a session").map(Some)
     }
 
-    async fn delete_session(&self, _id_hash: &str) -> Result<(), StoreError> {
-        Err(StoreError::Backend("DynamoDB: sessions are being written".into()))
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(session_key(id_hash)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| backend("DeleteItem", e))
     }
 }

@@ -110,6 +110,13 @@ impl SqliteStore {
         connection.execute_batch(SCHEMA).map_err(backend)?;
         add_columns(&connection)?;
         connection.execute_batch(INDEXES).map_err(backend)?;
+        // The first release's status names, so its tickets land in the queues.
+        connection
+            .execute_batch(
+                "UPDATE tickets SET status = 'dispatched' WHERE status = 'acknowledged';
+                 UPDATE tickets SET status = 'done' WHERE status = 'resolved';",
+            )
+            .map_err(backend)?;
         Ok(SqliteStore {
             connection: Arc::new(Mutex::new(connection)),
         })
