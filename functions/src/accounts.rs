@@ -211,6 +211,25 @@ mod tests {
     }
 
     #[test]
+    fn sessions_end_when_idle_and_at_their_lifetime() {
+        let start = chrono::DateTime::parse_from_rfc3339("2026-11-23T01:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut session = Session {
+            id_hash: hash_token("t"),
+            username: "wang".into(),
+            epoch: 0,
+            csrf: "c".into(),
+            created_at: start,
+            last_seen: start,
+        };
+        assert!(session.is_live(start + IDLE_TIMEOUT - TimeDelta::minutes(1)));
+        assert!(!session.is_live(start + IDLE_TIMEOUT), "idle too long");
+        session.last_seen = start + LIFETIME - TimeDelta::hours(1);
+        assert!(!session.is_live(start + LIFETIME), "used all along, but too old");
+    }
+
+    #[test]
     fn roles_parse() {
         assert_eq!(Role::parse("department:engineering"), Some(Role::Department("engineering".into())));
         assert_eq!(Role::parse("department:"), None);

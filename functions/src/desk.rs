@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use templates::{Addressing, SiteView, Theme};
 use tokio::sync::Notify;
 
-use crate::accounts::Staff;
+use crate::accounts::{self, Staff};
 use crate::store::{Change, Created, Idempotency, StoreError, TicketStore};
 use crate::workflow::{self, WorkflowError, Who};
 use crate::ticket::{self, Actor, Event, MailPurpose, MailState, Status, Ticket};
@@ -174,21 +174,42 @@ impl Desk {
         }
     }
 
-    /// Where the thank-you page of a ticket is.
-    pub fn receipt_url(&self, kind: &str, reference: &str) -> String {
+    /// Where the owner's status page of a ticket is: the address carries
+    /// the key that opens it.
+    pub fn receipt_url(&self, kind: &str, reference: &str, key: &str) -> String {
         format!(
-            "{}/forms/{kind}/received/{reference}",
+            "{}/forms/{kind}/received/{reference}/{key}",
             self.config.desk_endpoint()
         )
     }
 
     /// Stores a validated submission as a ticket, or finds the ticket the
-    /// same submission made before.
+    /// same submission made before; with the key of the owner's status
+    /// page (a repeat gets a key of its own: only hashes are kept, so the
+    /// first cannot be given again).
     pub async fn file(
         &self,
         form: &FormDefinition,
         valid: Validated,
         token: Option<&str>,
+    ) -> Result<(Created, String), StoreError> {
+        let key = accounts::random_token()
+            .map_err(|e| StoreError::Backend(format!("no randomness for a status key: {e}")))?;
+        let created = self.store_new(form, valid, token, accounts::hash_token(&key)).await?;
+        if let Created::Existing(ticket) = &created {
+            self.store
+                .add_status_key(&ticket.reference, &accounts::hash_token(&key))
+                .await?;
+        }
+        Ok((created, key))
+    }
+
+    async fn store_new(
+        &self,
+        form: &FormDefinition,
+        valid: Validated,
+        token: Option<&str>,
+        key_hash: String,
     ) -> Result<Created, StoreError> {
         let idempotency = match token {
             Some(token) => Idempotency::Token(token.to_owned()),
@@ -206,7 +227,8 @@ impl Desk {
                     .map_err(|e| {
                         StoreError::Backend(format!("no randomness for a reference: {e}"))
                     })?;
-            let ticket = self.new_ticket(form, &valid, reference, received_at, within);
+            let mut ticket = self.new_ticket(form, &valid, reference, received_at, within);
+            ticket.status_keys = vec![key_hash.clone()];
             match self.store.create(ticket, idempotency.clone()).await {
                 Err(StoreError::ReferenceTaken(_)) if attempt < 5 => attempt += 1,
                 Ok(created) => {
@@ -281,6 +303,7 @@ impl Desk {
             updated_at: received_at,
             updated_by: Actor::system().name,
             mail: MailState::owed(received_at, MailPurpose::New),
+            status_keys: Vec::new(),
             timeline,
         }
     }

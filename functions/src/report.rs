@@ -584,6 +584,7 @@ pub(crate) mod tests {
             updated_at: received_at,
             updated_by: "系统".into(),
             mail: MailState::owed(received_at, MailPurpose::New),
+            status_keys: vec![],
             timeline: vec![],
         }
     }

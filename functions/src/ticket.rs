@@ -265,6 +265,9 @@ pub struct Ticket {
     pub updated_at: DateTime<Utc>,
     pub updated_by: String,
     pub mail: MailState,
+    /// SHA-256 hashes of the keys in the owner's status-page addresses; the
+    /// keys themselves are only ever in those addresses.
+    pub status_keys: Vec<String>,
     /// Oldest first. Lists of tickets leave it empty; `get` fills it.
     pub timeline: Vec<Event>,
 }
@@ -280,6 +283,15 @@ impl Ticket {
     /// Past due and still open.
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
         self.status.is_open() && self.due_at < now
+    }
+
+    /// Whether `key` opens this ticket's status page.
+    pub fn opens_with(&self, key: &str) -> bool {
+        let hash = crate::accounts::hash_token(key);
+        // Every stored hash is compared, without stopping at a match.
+        self.status_keys
+            .iter()
+            .fold(false, |found, k| crate::accounts::same_secret(k, &hash) | found)
     }
 
     /// The next timeline number.

@@ -486,6 +486,7 @@ mod tests {
             updated_at: now,
             updated_by: "系统".into(),
             mail: MailState::owed(now, MailPurpose::New),
+            status_keys: vec![],
             timeline: vec![],
         }
     }

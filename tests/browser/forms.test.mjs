@@ -251,7 +251,7 @@ browserTest('repair form with JavaScript on: the script posts JSON and shows the
 
   // The panel's link opens the receipt page, which shows the same reference.
   assert.equal(await panel.locator('a').getAttribute('href'), json.receipt_url);
-  await Promise.all([page.waitForURL(u => u.pathname === `/forms/repair/received/${reference}`), panel.locator('a').click()]);
+  await Promise.all([page.waitForURL(u => u.pathname.startsWith(`/forms/repair/received/${reference}/`)), panel.locator('a').click()]);
   assert.equal((await page.locator('.reference').textContent()).trim(), reference);
 });
 
@@ -272,11 +272,13 @@ browserTest('complaint form with JavaScript off: the browser follows the 303 to 
     page.waitForURL(u => u.pathname.startsWith('/forms/complaint/received/')),
     page.click('form[data-form="complaint"] button[type=submit]'),
   ]);
-  const reference = new URL(page.url()).pathname.split('/').pop();
+  // The status page's address: …/received/<reference>/<key>.
+  const [reference, key] = new URL(page.url()).pathname.split('/').slice(-2);
   assert.match(reference, COMPLAINT_REF);
+  assert.match(key, /^[0-9a-f]{64}$/);
   assert.deepEqual(statuses, [303], 'the form post was answered with 303 See Other');
   assert.equal((await page.locator('.reference').textContent()).trim(), reference);
-  assert.ok((await page.title()).startsWith('已收到您的投诉'), await page.title());
+  assert.ok((await page.title()).startsWith(`投诉 ${reference}`), await page.title());
 
   const eml = await deskEmail(reference);
   assert.match(eml, /^Subject:/m);

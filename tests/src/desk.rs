@@ -43,7 +43,7 @@ impl Answer {
     /// The reference at the end of the Location a stored request answers with.
     pub fn reference(&self) -> String {
         let location = self.header("location").expect("a Location header");
-        location.rsplit('/').next().unwrap_or_default().to_owned()
+        receipt_parts(location).0
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -171,6 +171,17 @@ impl TestDesk {
             .expect("listing works")
             .len()
     }
+}
+
+/// The reference and the key in a status-page address
+/// (`…/received/<reference>/<key>`).
+pub fn receipt_parts(url: &str) -> (String, String) {
+    let rest = url
+        .split_once("/received/")
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    let (reference, key) = rest.split_once('/').unwrap_or((rest, ""));
+    (reference.to_owned(), key.to_owned())
 }
 
 /// `application/x-www-form-urlencoded`, as a browser writes it.

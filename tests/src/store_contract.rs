@@ -60,6 +60,7 @@ pub fn ticket(reference: &str, received: DateTime<Utc>, due_in_minutes: i64) -> 
         updated_at: received,
         updated_by: Actor::system().name,
         mail: MailState::owed(received, MailPurpose::New),
+        status_keys: vec![desk::accounts::hash_token("first key")],
         timeline: vec![filed(received)],
     }
 }
@@ -776,6 +777,27 @@ pub async fn staff_accounts_are_added_once_replaced_and_listed(store: Arc<dyn Ti
     );
 }
 
+pub async fn status_keys_are_added_and_the_oldest_dropped(store: Arc<dyn TicketStore>) {
+    let t = ticket("BX-20261123-KEYS01", at(T0), 30);
+    store.create(t.clone(), token("tok-keys-000001")).await.unwrap();
+    assert!(store.get(&t.reference).await.unwrap().unwrap().opens_with("first key"));
+    for i in 0..desk::store::MAX_STATUS_KEYS {
+        store
+            .add_status_key(&t.reference, &desk::accounts::hash_token(&format!("key {i}")))
+            .await
+            .unwrap();
+    }
+    let stored = store.get(&t.reference).await.unwrap().unwrap();
+    assert_eq!(stored.status_keys.len(), desk::store::MAX_STATUS_KEYS);
+    assert!(!stored.opens_with("first key"), "the oldest went first");
+    assert!(stored.opens_with("key 0") && stored.opens_with("key 7"));
+    assert!(!stored.opens_with("key 8"));
+    assert!(matches!(
+        store.add_status_key("BX-20261123-NOPE00", "h").await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
 pub async fn sessions_are_kept_overwritten_and_deleted(store: Arc<dyn TicketStore>) {
     let session = Session {
         id_hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".to_owned(),
@@ -989,6 +1011,12 @@ macro_rules! store_contract_tests {
                 if let Some(store) = $fresh().await {
                     tests::store_contract::staff_accounts_are_added_once_replaced_and_listed(store)
                         .await
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn status_keys_are_added_and_the_oldest_dropped() {
+                if let Some(store) = $fresh().await {
+                    tests::store_contract::status_keys_are_added_and_the_oldest_dropped(store).await
                 }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,8 +22,12 @@ async fn a_browser_without_script_gets_a_receipt_with_no_personal_data() {
         receipt_url.starts_with("/forms/repair/received/BX-"),
         "{receipt_url}"
     );
-    let reference = receipt_url.rsplit('/').next().unwrap();
+    let (reference, key) = tests::desk::receipt_parts(&receipt_url);
+    let reference = reference.as_str();
     assert!(desk::ticket::is_reference(reference), "{reference}");
+    assert_eq!(key.len(), 64, "a 256-bit key: {key}");
+    let stored = desk.store.get(reference).await.unwrap().unwrap();
+    assert!(!stored.status_keys.contains(&key), "only its hash is kept");
 
     let page = desk.get(&receipt_url).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -89,9 +93,10 @@ async fn script_submissions_get_json_with_reference_and_due_time() {
         "due in estate time: {reply}"
     );
     assert_eq!(reply["commitment"], "24 小时内响应，并与您约定上门时间");
-    assert_eq!(
-        reply["receipt_url"],
-        format!("/forms/repair/received/{reference}")
+    let receipt_url = reply["receipt_url"].as_str().unwrap();
+    assert!(
+        receipt_url.starts_with(&format!("/forms/repair/received/{reference}/")),
+        "{receipt_url}"
     );
 }
 
@@ -215,19 +220,68 @@ async fn clients_that_send_nonsense_get_4xx_never_5xx() {
 }
 
 #[tokio::test]
-async fn a_receipt_is_only_found_under_its_own_form() {
+async fn a_status_page_opens_only_with_its_key_under_its_own_form() {
     let desk = TestDesk::new();
-    let reference = location(&desk.post_form("repair", &repair()).await)
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let url = location(&desk.post_form("repair", &repair()).await);
+    let (reference, key) = tests::desk::receipt_parts(&url);
+    assert_eq!(desk.get(&url).await.status, StatusCode::OK);
+    let unknown = desk
+        .get(&format!("/forms/repair/received/BX-20261123-ZZZZZZ/{key}"))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    // The reference alone, a wrong key, another form: all as if unknown.
+    for path in [
+        format!("/forms/repair/received/{reference}"),
+        format!("/forms/repair/received/{reference}/{}", "0".repeat(64)),
+        format!("/forms/complaint/received/{reference}/{key}"),
+    ] {
+        let answer = desk.get(&path).await;
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (unknown.status, unknown.body.as_str()),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_submission_gets_a_status_page_of_its_own() {
+    let desk = TestDesk::new();
+    let mut pairs = repair();
+    pairs.push(("submission_token", "retry-token-0001"));
+    let first = location(&desk.post_form("repair", &pairs).await);
+    let again = location(&desk.post_form("repair", &pairs).await);
+    assert_ne!(first, again, "a new key: the first is not kept to be given again");
     assert_eq!(
-        desk.get(&format!("/forms/complaint/received/{reference}"))
-            .await
-            .status,
-        StatusCode::NOT_FOUND
+        tests::desk::receipt_parts(&first).0,
+        tests::desk::receipt_parts(&again).0,
+        "the same ticket"
     );
+    for url in [first, again] {
+        assert_eq!(desk.get(&url).await.status, StatusCode::OK, "{url}");
+    }
+}
+
+#[tokio::test]
+async fn the_status_page_follows_the_work_and_hides_who_did_it() {
+    let desk = TestDesk::new();
+    desk.add_staff("li", "李师傅", "department:engineering").await;
+    let url = location(&desk.post_form("repair", &repair()).await);
+    let (reference, _) = tests::desk::receipt_parts(&url);
+    let li = desk.sign_in("li").await;
+    let scheduled = desk
+        .act(&li, &reference, "schedule", 1, serde_json::json!({ "visit_at": "2026-12-05T09:30", "note": "业主说下午不在家" }))
+        .await;
+    assert_eq!(scheduled.status, 200, "{}", scheduled.body);
+    desk.act(&li, &reference, "note", 2, serde_json::json!({ "note": "内部：备件库存不足" }))
+        .await;
+    let page = desk.get(&url).await.body;
+    for shown in ["已预约上门", "已派给工程部（机电维修）处理", "已约定上门时间：2026年12月5日 09:30"] {
+        assert!(page.contains(shown), "{shown}: {page}");
+    }
+    for hidden in ["李师傅", "业主说下午不在家", "内部", "王女士", "138 0013 8000", "3-2-1502"] {
+        assert!(!page.contains(hidden), "{hidden} is on the owner's page");
+    }
 }
 
 #[tokio::test]
@@ -246,8 +300,9 @@ async fn a_double_tap_or_a_resent_form_is_one_ticket() {
     let desk = TestDesk::new();
     let mut with_token = repair();
     with_token.push(("submission_token", "5f7d2c1e-aaaa-4bbb-8ccc-0123456789ab"));
-    let first = location(&desk.post_form("repair", &with_token).await);
-    let second = location(&desk.post_form("repair", &with_token).await);
+    let reference = |url: String| tests::desk::receipt_parts(&url).0;
+    let first = reference(location(&desk.post_form("repair", &with_token).await));
+    let second = reference(location(&desk.post_form("repair", &with_token).await));
     assert_eq!(
         first, second,
         "the same token gives back the same reference"
@@ -255,21 +310,21 @@ async fn a_double_tap_or_a_resent_form_is_one_ticket() {
 
     // Without script there is no token: the identical form again is the
     // same request, a different one is not.
-    let plain_first = location(
+    let plain_first = reference(location(
         &desk
             .post_form("complaint", &complaint("楼下餐馆油烟很大，影响开窗。"))
             .await,
-    );
-    let plain_again = location(
+    ));
+    let plain_again = reference(location(
         &desk
             .post_form("complaint", &complaint("楼下餐馆油烟很大，影响开窗。"))
             .await,
-    );
-    let other = location(
+    ));
+    let other = reference(location(
         &desk
             .post_form("complaint", &complaint("地库照明坏了好几盏，晚上很暗。"))
             .await,
-    );
+    ));
     assert_eq!(plain_first, plain_again);
     assert_ne!(plain_first, other);
     assert_eq!(desk.ticket_count().await, 3);

@@ -5,7 +5,9 @@ mod theme;
 mod views;
 
 pub use theme::{TemplateError, Theme, escape_html};
-pub use views::{Addressing, FormContext, MenuItem, ReceiptContext, ReceiptView, SiteView};
+pub use views::{
+    Addressing, FormContext, MenuItem, ReceiptContext, ReceiptStep, ReceiptView, SiteView,
+};
 
 /// The template of a request form page.
 pub const FORM_TEMPLATE: &str = "form.html";

@@ -78,21 +78,38 @@ impl SiteView {
     }
 }
 
-/// The thank-you page after a request was stored. It carries nothing
-/// personal: it is reachable by anyone who has the reference.
+/// The owner's status page: the thank-you page after a request was
+/// stored, and later where the owner follows it. It carries nothing
+/// personal and nothing internal (no staff names, no notes): its address
+/// may be shared with family.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReceiptView {
     pub form_title: String,
     /// What was received, in one word: 报修, 投诉, 建议.
     pub noun: String,
     pub reference: String,
+    /// The category chosen, in the form's words.
+    pub category: String,
     pub received: String,
     pub due: String,
+    /// Whether the promise is being kept: on time, late, done on time.
+    pub due_note: String,
+    pub late: bool,
     pub commitment: String,
     /// Where the request is, in words for the owner.
     pub status: String,
+    /// What has happened so far, oldest first.
+    pub steps: Vec<ReceiptStep>,
+    /// This page's own address, to bookmark or share.
+    pub status_url: String,
     pub form_url: String,
     pub home_url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceiptStep {
+    pub at: String,
+    pub text: String,
 }
 
 /// The context of `form.html`.

@@ -28,7 +28,8 @@ pub fn router(desk: Arc<Desk>) -> Router {
             "/forms/{kind}",
             post(submit::submit).get(submit::to_form_page),
         )
-        .route("/forms/{kind}/received/{reference}", get(receipt::receipt))
+        .route("/forms/{kind}/received/{reference}", get(receipt::without_key))
+        .route("/forms/{kind}/received/{reference}/{key}", get(receipt::receipt))
         .layer(cors(&desk))
         // The staff app gets no CORS: only its own pages may call it.
         .merge(staff::routes())

@@ -92,9 +92,10 @@ async fn handle(
             desk.clock.local(desk.clock.now()),
         )
         .unwrap_or_default();
+        let key = crate::accounts::random_token().unwrap_or_default();
         return (
             outcome("honeypot"),
-            accepted(desk, form, format, &reference, desk.clock.now(), None),
+            accepted(desk, form, format, &reference, &key, desk.clock.now(), None),
         );
     }
     let valid = match form.validate(&submission) {
@@ -107,7 +108,7 @@ async fn handle(
         }
     };
     match desk.file(form, valid, submission.token()).await {
-        Ok(created) => {
+        Ok((created, key)) => {
             let ticket = created.ticket();
             let name = match created {
                 Created::New(_) => "stored",
@@ -118,6 +119,7 @@ async fn handle(
                 form,
                 format,
                 &ticket.reference,
+                &key,
                 ticket.due_at,
                 Some(&ticket.urgency),
             );
@@ -160,10 +162,11 @@ fn accepted(
     form: &forms::FormDefinition,
     format: Format,
     reference: &str,
+    key: &str,
     due: chrono::DateTime<chrono::Utc>,
     urgency: Option<&str>,
 ) -> Response {
-    let receipt_url = desk.receipt_url(&form.kind, reference);
+    let receipt_url = desk.receipt_url(&form.kind, reference, key);
     match format {
         Format::Json => {
             let commitment = urgency

@@ -320,6 +320,7 @@ impl DynamoStore {
         put("received_at", Some(s(timestamp(t.received_at))));
         put("urgency", Some(s(&t.urgency)));
         put("category", t.category.as_deref().map(s));
+        put("status_keys", Some(s(json(&t.status_keys)?)));
         for (name, value) in self.workflow_attributes(t)? {
             put(name, value);
         }
@@ -557,6 +558,11 @@ fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
         reopen_count: number(item, "reopen_count").unwrap_or(0) as u32,
         updated_at: time(item, "updated_at").or_else(|_| time(item, "received_at"))?,
         updated_by: text(item, "updated_by").unwrap_or_default(),
+        status_keys: text(item, "status_keys")
+            .ok()
+            .map(|k| from_json(&k, "the ticket's status keys"))
+            .transpose()?
+            .unwrap_or_default(),
         timeline: Vec::new(),
     })
 }
@@ -737,6 +743,34 @@ impl TicketStore for DynamoStore {
             ))),
             _ => Err(backend("TransactWriteItems", error)),
         }
+    }
+
+    async fn add_status_key(&self, reference: &str, key_hash: &str) -> Result<(), StoreError> {
+        // Read, add, write back on the condition that nobody added one in
+        // between; a repeat of the same submission at the same moment is
+        // rare, so a few tries suffice.
+        for _ in 0..5 {
+            let Some(ticket) = self.get_item(ticket_key(reference)).await? else {
+                return Err(StoreError::NotFound(reference.to_owned()));
+            };
+            let old = text(&ticket, "status_keys").unwrap_or_else(|_| "[]".to_owned());
+            let mut keys: Vec<String> = from_json(&old, "the ticket's status keys")?;
+            keys.push(key_hash.to_owned());
+            let excess = keys.len().saturating_sub(super::MAX_STATUS_KEYS);
+            keys.drain(..excess);
+            let written = self
+                .update_ticket(
+                    reference,
+                    "SET status_keys = :new",
+                    Some("attribute_not_exists(status_keys) OR status_keys = :old"),
+                    vec![(":new", s(json(&keys)?)), (":old", s(old))],
+                )
+                .await?;
+            if written {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Conflict(reference.to_owned()))
     }
 
     async fn mail_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Ticket>, StoreError> {

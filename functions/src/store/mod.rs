@@ -37,6 +37,9 @@ pub enum Idempotency {
     Digest(String),
 }
 
+/// The most status-page keys a ticket keeps.
+pub const MAX_STATUS_KEYS: usize = 8;
+
 /// How long an identical submission without a token counts as a repeat.
 pub const DIGEST_WINDOW: Duration = Duration::minutes(10);
 /// How long a token is remembered; a retry comes within seconds.
@@ -208,6 +211,11 @@ pub trait TicketStore: Send + Sync {
     /// it (`change.ticket.version - 1`); `Conflict` if someone changed it
     /// since, `NotFound` if there is no such ticket.
     async fn record(&self, change: &Change) -> Result<(), StoreError>;
+
+    /// Adds the hash of one more key that opens the ticket's status page
+    /// (a repeated submission gets a key of its own). At most
+    /// [`MAX_STATUS_KEYS`] are kept, the oldest dropped first.
+    async fn add_status_key(&self, reference: &str, key_hash: &str) -> Result<(), StoreError>;
 
     /// Tickets whose desk email is owed and may be tried at `now`.
     async fn mail_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Ticket>, StoreError>;

@@ -69,6 +69,7 @@ const ADDED_COLUMNS: &[(&str, &str)] = &[
     ("updated_at", "TEXT"),
     ("updated_by", "TEXT"),
     ("mail_purpose", "TEXT NOT NULL DEFAULT 'new'"),
+    ("status_keys", "TEXT NOT NULL DEFAULT '[]'"),
 ];
 
 /// The indexes the queues read through; made after the columns exist.
@@ -80,7 +81,7 @@ CREATE INDEX IF NOT EXISTS tickets_by_received ON tickets (received_at);
 "#;
 
 const COLUMNS: &str = "reference, kind, fields, received_at, status, urgency, department, due_at, version, mail_sent, mail_attempts, mail_error, mail_next_at, \
-     category, assignee, serious, visit_at, done_at, follow_up, reopen_count, updated_at, updated_by, mail_purpose";
+     category, assignee, serious, visit_at, done_at, follow_up, reopen_count, updated_at, updated_by, mail_purpose, status_keys";
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -204,6 +205,7 @@ fn ticket_from_row(row: &Row<'_>) -> rusqlite::Result<Ticket> {
         reopen_count: row.get::<_, i64>(19)? as u32,
         updated_at: optional_time(row.get(20)?)?.unwrap_or(received_at),
         updated_by: row.get::<_, Option<String>>(21)?.unwrap_or_default(),
+        status_keys: serde_json::from_str(&row.get::<_, String>(23)?).map_err(conversion)?,
         timeline: Vec::new(),
     })
 }
@@ -299,7 +301,7 @@ impl TicketStore for SqliteStore {
             let follow_up = ticket.follow_up.as_ref().map(json).transpose()?;
             let inserted = tx.execute(
                 &format!("INSERT INTO tickets ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, \
-                          ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"),
+                          ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"),
                 params![
                     ticket.reference,
                     ticket.kind,
@@ -324,6 +326,7 @@ impl TicketStore for SqliteStore {
                     timestamp(ticket.updated_at),
                     ticket.updated_by,
                     ticket.mail.purpose.as_str(),
+                    json(&ticket.status_keys)?,
                 ],
             );
             match inserted {
@@ -458,6 +461,31 @@ impl TicketStore for SqliteStore {
                 .map_err(backend)?;
             }
             insert_event(&tx, &t.reference, &change.event)?;
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn add_status_key(&self, reference: &str, key_hash: &str) -> Result<(), StoreError> {
+        let (reference, key_hash) = (reference.to_owned(), key_hash.to_owned());
+        self.with(move |conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            let keys: Option<String> = tx
+                .query_row("SELECT status_keys FROM tickets WHERE reference = ?1", [&reference], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            let Some(keys) = keys else {
+                return Err(StoreError::NotFound(reference));
+            };
+            let mut keys: Vec<String> = serde_json::from_str(&keys).map_err(backend)?;
+            keys.push(key_hash);
+            let excess = keys.len().saturating_sub(super::MAX_STATUS_KEYS);
+            keys.drain(..excess);
+            tx.execute(
+                "UPDATE tickets SET status_keys = ?1 WHERE reference = ?2",
+                params![json(&keys)?, reference],
+            )
+            .map_err(backend)?;
             tx.commit().map_err(backend)
         })
         .await

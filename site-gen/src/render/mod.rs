@@ -344,10 +344,18 @@ fn write_forms(site: &Site, sink: &dyn Sink) -> Vec<Diagnostic> {
             form_title: form.title.clone(),
             noun: form.noun.clone(),
             reference: "BX-20260101-7K3QX9".into(),
+            category: "电梯".into(),
             received: "2026年1月1日 08:00".into(),
             due: "2026年1月1日 08:30 前".into(),
+            due_note: "在承诺时限内".into(),
+            late: false,
             commitment: "30 分钟内响应".into(),
             status: "已受理".into(),
+            steps: vec![templates::ReceiptStep {
+                at: "2026年1月1日 08:00".into(),
+                text: "收到您的请求".into(),
+            }],
+            status_url: format!("{base}/forms/{}/received/BX-20260101-7K3QX9/key", form.kind),
             form_url: format!("{base}{}", form_page(&form.kind).url()),
             home_url: site.site_view.home_url.clone(),
         };
