@@ -70,6 +70,7 @@ pub fn assemble(
     desk.rate_limit = settings.rate_limit;
     desk.stored = stored;
     desk.secure_cookies = settings.secure_cookies;
+    desk.follow_up_after = settings.follow_up_after;
     let composer = Composer::new(
         desk.forms.clone(),
         settings.mail_from.clone(),

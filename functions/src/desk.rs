@@ -10,9 +10,8 @@ use sha2::{Digest, Sha256};
 use templates::{Addressing, SiteView, Theme};
 use tokio::sync::Notify;
 
-use crate::accounts::{self, Staff};
-use crate::store::{Change, Created, Idempotency, StoreError, TicketStore};
-use crate::workflow::{self, WorkflowError, Who};
+use crate::accounts;
+use crate::store::{Created, Idempotency, StoreError, TicketStore};
 use crate::ticket::{self, Actor, Event, MailPurpose, MailState, Status, Ticket};
 use crate::time::Clock;
 
@@ -25,6 +24,8 @@ pub enum LoadError {
     #[error("{0}")]
     Settings(String),
 }
+
+pub use crate::actions::ActError;
 
 /// How many submissions one client may make in a minute.
 pub const DEFAULT_RATE_LIMIT: u32 = 10;
@@ -44,24 +45,10 @@ pub struct Desk {
     /// Session cookies carry `Secure`, except on plain-HTTP loopback under
     /// `site-gen serve`.
     pub secure_cookies: bool,
+    /// How long owners have to accept done work online before the desk calls.
+    pub follow_up_after: chrono::TimeDelta,
 }
 
-/// Why a staff action did not happen.
-#[derive(Debug, thiserror::Error)]
-pub enum ActError {
-    /// No such ticket, or none this account may see: the same answer.
-    #[error("there is no such ticket")]
-    NotFound,
-    #[error("{0}")]
-    NotAllowed(String),
-    #[error("{message}")]
-    Invalid { field: &'static str, message: String },
-    /// Someone changed the ticket since this person read it.
-    #[error("这张工单已被{by}于{at}修改，请刷新后再操作")]
-    Conflict { by: String, at: String, version: u64 },
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 impl Desk {
     /// Loads the forms and the theme of the site at `root`.
@@ -83,95 +70,8 @@ impl Desk {
             rate_limit: DEFAULT_RATE_LIMIT,
             stored: None,
             secure_cookies: true,
+            follow_up_after: crate::settings::DEFAULT_FOLLOW_UP_AFTER,
         })
-    }
-
-    /// A ticket as `staff` may see it, with its timeline.
-    pub async fn ticket_for(&self, staff: &Staff, reference: &str) -> Result<Ticket, ActError> {
-        match self.store.get(reference).await? {
-            Some(ticket) if staff.role.may_see(&ticket) => Ok(ticket),
-            _ => Err(ActError::NotFound),
-        }
-    }
-
-    /// Takes `action` on a ticket for `staff`, who saw it at `seen_version`.
-    pub async fn act(
-        &self,
-        staff: &Staff,
-        reference: &str,
-        action: &str,
-        inputs: &[(String, String)],
-        seen_version: u64,
-    ) -> Result<Ticket, ActError> {
-        let ticket = self.ticket_for(staff, reference).await?;
-        let spec = workflow::spec(action).ok_or(ActError::NotFound)?;
-        if spec.who == Who::Desk && !staff.role.is_desk() {
-            return Err(ActError::NotAllowed(format!(
-                "“{}”由客服中心办理，请联系客服中心",
-                spec.label
-            )));
-        }
-        if ticket.version != seen_version {
-            return Err(self.conflict(&ticket));
-        }
-        let accounts = if spec.inputs.iter().any(|i| i.kind == workflow::InputKind::Staff) {
-            self.store.list_staff().await?
-        } else {
-            Vec::new()
-        };
-        let actor = ticket::Actor {
-            username: Some(staff.username.clone()),
-            name: staff.name.clone(),
-        };
-        // The context borrows plain closures, so it is dropped before the
-        // store is awaited.
-        let applied = {
-            let departments = |id: &str| self.forms.department(id).map(|d| d.name.clone());
-            let known_staff = |username: &str| {
-                accounts
-                    .iter()
-                    .any(|a| a.username == username && !a.disabled)
-            };
-            let context = workflow::Context {
-                clock: self.clock,
-                departments: &departments,
-                staff: &known_staff,
-            };
-            workflow::apply(&ticket, action, inputs, &actor, &context)
-        };
-        let (next, event) = applied.map_err(|e| match e {
-            WorkflowError::NotAllowed { .. } => ActError::NotAllowed(e.to_string()),
-            WorkflowError::Invalid { field, message } => ActError::Invalid { field, message },
-            WorkflowError::UnknownAction(_) => ActError::NotFound,
-        })?;
-        let owes_mail = next.mail != ticket.mail;
-        let change = Change {
-            ticket: next,
-            event,
-            owes_mail,
-        };
-        match self.store.record(&change).await {
-            Ok(()) => {
-                if owes_mail && let Some(stored) = &self.stored {
-                    stored.notify_one();
-                }
-                Ok(change.ticket)
-            }
-            Err(StoreError::Conflict(_)) => match self.store.get(reference).await? {
-                Some(now) => Err(self.conflict(&now)),
-                None => Err(ActError::NotFound),
-            },
-            Err(StoreError::NotFound(_)) => Err(ActError::NotFound),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    fn conflict(&self, ticket: &Ticket) -> ActError {
-        ActError::Conflict {
-            by: ticket.updated_by.clone(),
-            at: self.clock.display(ticket.updated_at),
-            version: ticket.version,
-        }
     }
 
     /// Where the owner's status page of a ticket is: the address carries

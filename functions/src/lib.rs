@@ -9,6 +9,7 @@
 //! [`accounts`].
 
 pub mod accounts;
+pub mod actions;
 pub mod assemble;
 pub mod desk;
 pub mod export;

@@ -49,7 +49,7 @@ impl Notifier {
             }
             let sent = match self.composer.compose(&ticket) {
                 Ok(message) => {
-                    let key = ticket.mail.message_key(&ticket.reference);
+                    let key = ticket.mail_key();
                     self.transport.send(&key, &message).await
                 }
                 Err(e) => Err(e),

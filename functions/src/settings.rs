@@ -41,7 +41,13 @@ pub struct Settings {
     pub estate: String,
     /// Staff session cookies are `Secure`; only the local server turns it off.
     pub secure_cookies: bool,
+    /// How long owners have to accept done work online before the ticket
+    /// shows in the desk's "awaiting 回访" queue for a phone call.
+    pub follow_up_after: chrono::TimeDelta,
 }
+
+/// Owners have two days to answer online.
+pub const DEFAULT_FOLLOW_UP_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(48);
 
 impl Settings {
     /// Reads settings from `vars`; `data_dir` holds the SQLite file and the
@@ -138,7 +144,20 @@ impl Settings {
                 format!("is {estate:?}; use letters, digits, - and _"),
             ));
         }
+        let follow_up_after = match get("DESK_FOLLOW_UP_AFTER") {
+            None => DEFAULT_FOLLOW_UP_AFTER,
+            Some(v) => humantime::parse_duration(v)
+                .ok()
+                .and_then(|d| chrono::TimeDelta::from_std(d).ok())
+                .ok_or_else(|| {
+                    error(
+                        "DESK_FOLLOW_UP_AFTER",
+                        format!("is {v:?}; give a duration such as 48h, 2days or 0s"),
+                    )
+                })?,
+        };
         Ok(Settings {
+            follow_up_after,
             secure_cookies: true,
             estate,
             site_root,
@@ -215,6 +234,14 @@ mod tests {
         assert_eq!(
             read(&[("DESK_RATE_LIMIT", "0")]).unwrap_err().variable,
             "DESK_RATE_LIMIT"
+        );
+        assert_eq!(
+            read(&[("DESK_FOLLOW_UP_AFTER", "soon")]).unwrap_err().variable,
+            "DESK_FOLLOW_UP_AFTER"
+        );
+        assert_eq!(
+            read(&[("DESK_FOLLOW_UP_AFTER", "30m")]).unwrap().follow_up_after,
+            chrono::TimeDelta::minutes(30)
         );
         let s = read(&[("DESK_EMAIL_ENGINEERING", "eng@example.org")]).unwrap();
         assert!(s.department_email.contains_key("engineering"));

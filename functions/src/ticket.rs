@@ -129,14 +129,6 @@ pub struct MailState {
 }
 
 impl MailState {
-    /// Names the owed message: the new ticket's email is the reference
-    /// itself, a later alert adds its purpose, so neither replaces the other.
-    pub fn message_key(&self, reference: &str) -> String {
-        match self.purpose {
-            MailPurpose::New => reference.to_owned(),
-            MailPurpose::Serious => format!("{reference}.serious"),
-        }
-    }
 
     /// An email owed from `now`.
     pub fn owed(now: DateTime<Utc>, purpose: MailPurpose) -> MailState {
@@ -151,14 +143,15 @@ impl MailState {
 }
 
 /// The desk email a ticket owes: the first one about a new ticket (to the
-/// desk, and its department when dispatched at once), or the manager's
-/// alert when staff mark it serious later.
+/// desk, and its department when dispatched at once), or an alert to the
+/// manager: staff marked it serious, or the owner was not satisfied.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MailPurpose {
     #[default]
     New,
     Serious,
+    Reopened,
 }
 
 impl MailPurpose {
@@ -166,14 +159,15 @@ impl MailPurpose {
         match self {
             MailPurpose::New => "new",
             MailPurpose::Serious => "serious",
+            MailPurpose::Reopened => "reopened",
         }
     }
 
     pub fn parse(text: &str) -> MailPurpose {
-        if text == "serious" {
-            MailPurpose::Serious
-        } else {
-            MailPurpose::New
+        match text {
+            "serious" => MailPurpose::Serious,
+            "reopened" => MailPurpose::Reopened,
+            _ => MailPurpose::New,
         }
     }
 }
@@ -283,6 +277,16 @@ impl Ticket {
     /// Past due and still open.
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
         self.status.is_open() && self.due_at < now
+    }
+
+    /// Names the owed message: the new ticket's email is the reference
+    /// itself, a later alert adds its purpose, so none replaces another.
+    pub fn mail_key(&self) -> String {
+        match self.mail.purpose {
+            MailPurpose::New => self.reference.clone(),
+            MailPurpose::Serious => format!("{}.serious", self.reference),
+            MailPurpose::Reopened => format!("{}.reopened-{}", self.reference, self.reopen_count),
+        }
     }
 
     /// Whether `key` opens this ticket's status page.

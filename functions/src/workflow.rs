@@ -23,6 +23,8 @@ pub enum Who {
     Desk,
     /// Also the department the ticket is with.
     Handler,
+    /// The owner, on the status page; never staff.
+    Owner,
 }
 
 /// What an action's small form asks for.
@@ -132,6 +134,17 @@ pub const ACTIONS: &[ActionSpec] = &[
             input("satisfaction", "满意度（1–5）", K::Rating, false),
             input("comment", "业主意见", K::Textarea, false),
             input("reopen", "业主不满意，重新处理", K::Checkbox, false),
+        ],
+    },
+    ActionSpec {
+        id: "accept",
+        label: "验收评价",
+        from: &[S::Done],
+        who: Who::Owner,
+        inputs: &[
+            input("solved", "问题解决了吗", K::YesNo, true),
+            input("satisfaction", "您对这次处理满意吗（1–5）", K::Rating, true),
+            input("comment", "还想告诉我们的（选填）", K::Textarea, false),
         ],
     },
     ActionSpec {
@@ -318,7 +331,7 @@ pub fn apply(
             });
             if reopen {
                 details.push(("reopen".into(), "yes".into()));
-                next.reopen_count += 1;
+                reopen_for_the_owner(ticket, &mut next, now);
                 S::Reopened
             } else if reached {
                 S::FollowedUp
@@ -326,6 +339,33 @@ pub fn apply(
                 // Not reached: the attempt is on the timeline, the ticket
                 // still waits for its 回访.
                 S::Done
+            }
+        }
+        "accept" => {
+            let solved = value("solved") == "yes";
+            let satisfaction = value("satisfaction")
+                .parse::<u8>()
+                .ok()
+                .filter(|n| (1..=5).contains(n))
+                .ok_or_else(|| invalid("satisfaction", "请选择 1 到 5 分"))?;
+            // Not solved, or unhappy with it: back to the desk, and the
+            // manager is told.
+            let reopen = !solved || satisfaction <= UNHAPPY;
+            note = value("comment").to_owned();
+            details.push(("solved".into(), if solved { "yes" } else { "no" }.into()));
+            details.push(("satisfaction".into(), satisfaction.to_string()));
+            next.follow_up = Some(FollowUp {
+                at: now,
+                reached: true,
+                satisfaction: Some(satisfaction),
+                comment: note.clone(),
+                reopened: reopen,
+            });
+            if reopen {
+                reopen_for_the_owner(ticket, &mut next, now);
+                S::Reopened
+            } else {
+                S::FollowedUp
             }
         }
         "close" => S::Closed,
@@ -375,6 +415,19 @@ pub fn apply(
     };
     next.timeline.push(event.clone());
     Ok((next, event))
+}
+
+/// A rating at or below this reopens the ticket.
+pub const UNHAPPY: u8 = 2;
+
+/// The owner is not satisfied: the ticket goes back to the desk's new
+/// queue (reopened tickets lead it) and the manager gets an alert.
+fn reopen_for_the_owner(ticket: &Ticket, next: &mut Ticket, now: DateTime<Utc>) {
+    next.reopen_count += 1;
+    // A first email still owed names the ticket's state as it is then.
+    if ticket.mail.sent {
+        next.mail = MailState::owed(now, MailPurpose::Reopened);
+    }
 }
 
 fn invalid(field: &'static str, message: &str) -> WorkflowError {
@@ -548,6 +601,19 @@ mod tests {
             run(S::Done, "follow_up", &[("reached", "yes"), ("satisfaction", "9")]),
             Err(WorkflowError::Invalid { field: "satisfaction", .. })
         ));
+    }
+
+    #[test]
+    fn the_owners_answer_closes_the_loop_or_reopens_it() {
+        let t = run(S::Done, "accept", &[("solved", "yes"), ("satisfaction", "4")]).unwrap();
+        assert_eq!(t.status, S::FollowedUp);
+        assert_eq!(t.follow_up.map(|f| (f.reached, f.satisfaction)), Some((true, Some(4))));
+        for answer in [[("solved", "no"), ("satisfaction", "4")], [("solved", "yes"), ("satisfaction", "2")]] {
+            let t = run(S::Done, "accept", &answer).unwrap();
+            assert_eq!((t.status, t.reopen_count), (S::Reopened, 1), "{answer:?}");
+        }
+        assert!(run(S::InProgress, "accept", &[("solved", "yes"), ("satisfaction", "5")]).is_err());
+        assert!(run(S::Done, "accept", &[("solved", "yes")]).is_err(), "a rating is needed");
     }
 
     #[test]

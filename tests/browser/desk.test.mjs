@@ -109,7 +109,8 @@ function startServer() {
     throw new Error(`site-gen binary not found at ${BIN}: run \`cargo build --workspace\` in ${REPO} first, or set SITE_GEN_BIN`);
   }
   server = spawn(BIN, ['serve', '--root', tmp, '--port', '0', '--data', dataDir], {
-    env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'],
+    // Done tickets go to 待回访 at once, rather than after the owners' two days.
+    env: { ...cleanEnv(), DESK_FOLLOW_UP_AFTER: '0s' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   return within(SERVER_START_MS, `waiting for "Serving http://127.0.0.1:PORT/" from ${BIN}`,
     new Promise((resolve, reject) => {

@@ -483,7 +483,7 @@ pub async fn queues_draw_on_their_views_filters_and_order(store: Arc<dyn TicketS
     );
     assert_eq!(queue(&store, View::Waiting, none(), now, 50).await, ["Q06"]);
     assert_eq!(
-        queue(&store, View::AwaitingFollowUp, none(), now, 50).await,
+        queue(&store, View::AwaitingFollowUp { done_before: now }, none(), now, 50).await,
         ["Q07"]
     );
     assert_eq!(
@@ -647,7 +647,7 @@ pub async fn queues_draw_on_their_views_filters_and_order(store: Arc<dyn TicketS
         ["Q01", "Q09"]
     );
     assert_eq!(
-        queue(&store, View::AwaitingFollowUp, none(), now, 50).await,
+        queue(&store, View::AwaitingFollowUp { done_before: now }, none(), now, 50).await,
         ["Q07", "Q04"]
     );
     assert_eq!(

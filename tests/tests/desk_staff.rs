@@ -328,3 +328,72 @@ async fn marking_a_ticket_serious_later_alerts_the_manager_once() {
         .await;
     assert_eq!(again.status, 422);
 }
+
+#[tokio::test]
+async fn the_owner_accepts_online_or_reopens_and_the_manager_hears_of_it() {
+    let desk = desk_with_staff().await;
+    let li = desk.sign_in("li").await;
+    let (url, reference) = {
+        let url = desk.post_form("repair", &repair()).await.header("location").unwrap().to_owned();
+        let (reference, _) = tests::desk::receipt_parts(&url);
+        let done = desk
+            .act(&li, &reference, "complete", 1, serde_json::json!({ "note": "已修好" }))
+            .await;
+        assert_eq!(done.status, 200, "{}", done.body);
+        (url, reference)
+    };
+    let page = desk.get(&url).await;
+    assert!(page.body.contains("id=\"acceptance-heading\""), "the page asks once the work is done");
+
+    // A stale page and a bad rating are refused, and say why.
+    let post = |url: String, pairs: Vec<(&'static str, &'static str)>| {
+        let desk = &desk;
+        async move { desk.post(&url, "application/x-www-form-urlencoded", encode(&pairs)).await }
+    };
+    let stale = post(url.clone(), vec![("version", "1"), ("solved", "yes"), ("satisfaction", "5")]).await;
+    assert_eq!(stale.status, 409);
+    assert!(stale.body.contains("页面已经过期"), "{}", stale.body);
+    assert!(!stale.body.contains("李师傅"), "owners are not told who changed it");
+    let unrated = post(url.clone(), vec![("version", "2"), ("solved", "yes"), ("comment", "很好")]).await;
+    assert_eq!(unrated.status, 422);
+    assert!(unrated.body.contains("很好"), "the comment typed is kept");
+
+    let accepted = post(url.clone(), vec![("version", "2"), ("solved", "yes"), ("satisfaction", "5"), ("comment", "师傅很细心")]).await;
+    assert_eq!(accepted.status, 303, "{}", accepted.body);
+    assert_eq!(accepted.header("location"), Some(url.as_str()));
+    let ticket = desk.store.get(&reference).await.unwrap().unwrap();
+    assert_eq!(ticket.status, Status::FollowedUp);
+    let last = ticket.timeline.last().unwrap();
+    assert_eq!((last.action.as_str(), last.actor.name.as_str(), last.actor.username.as_deref()), ("accept", "业主（在线）", None));
+    let page = desk.get(&url).await.body;
+    assert!(page.contains("您已验收，评价 5 分") && !page.contains("acceptance-heading"), "{page}");
+    // Twice is once: the ticket is no longer done.
+    let again = post(url.clone(), vec![("version", "3"), ("solved", "yes"), ("satisfaction", "5")]).await;
+    assert_eq!(again.status, 409);
+
+    // Not solved: reopened, first in the desk's new queue, the manager told.
+    let (url, reference) = {
+        let mut other = repair();
+        other.retain(|(k, _)| *k != "description");
+        other.push(("description", "卫生间地漏返味，已经修过一次。"));
+        let url = desk.post_form("repair", &other).await.header("location").unwrap().to_owned();
+        let (reference, _) = tests::desk::receipt_parts(&url);
+        desk.act(&li, &reference, "complete", 1, serde_json::json!({ "note": "疏通了地漏" })).await;
+        (url, reference)
+    };
+    let outbox = desk.tmp.path().join("outbox");
+    let transport: std::sync::Arc<dyn desk::mail::MailTransport> =
+        std::sync::Arc::new(desk::mail::Outbox::new(&outbox));
+    let send = || tests::desk::notifier(&desk, std::sync::Arc::clone(&transport), chrono::Utc::now());
+    send().run_once().await.unwrap();
+    let unhappy = post(url.clone(), vec![("version", "2"), ("solved", "no"), ("satisfaction", "4")]).await;
+    assert_eq!(unhappy.status, 303, "{}", unhappy.body);
+    let ticket = desk.store.get(&reference).await.unwrap().unwrap();
+    assert_eq!((ticket.status, ticket.reopen_count), (Status::Reopened, 1));
+    assert_eq!(send().run_once().await.unwrap().sent, 1);
+    let alert = std::fs::read_to_string(outbox.join(format!("{reference}.reopened-1.eml"))).unwrap();
+    assert!(alert.contains("To: manager@handbook.example.org"), "{alert}");
+    let wang = desk.sign_in("wang").await;
+    let new = desk.staff_get(Some(&wang), "/desk/?view=new", true).await.json();
+    assert_eq!(new["queue"]["tickets"][0]["reference"], reference.as_str(), "reopened leads the queue");
+}

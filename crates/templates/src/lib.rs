@@ -6,7 +6,7 @@ mod views;
 
 pub use theme::{TemplateError, Theme, escape_html};
 pub use views::{
-    Addressing, FormContext, MenuItem, ReceiptContext, ReceiptStep, ReceiptView, SiteView,
+    AcceptanceView, Addressing, FormContext, MenuItem, ReceiptContext, ReceiptStep, ReceiptView, SiteView,
 };
 
 /// The template of a request form page.

@@ -102,8 +102,23 @@ pub struct ReceiptView {
     pub steps: Vec<ReceiptStep>,
     /// This page's own address, to bookmark or share.
     pub status_url: String,
+    /// Asked once the work is done: is it solved, and a rating.
+    pub acceptance: Option<AcceptanceView>,
     pub form_url: String,
     pub home_url: String,
+}
+
+/// The owner's acceptance form on the status page, with what they typed
+/// when it came back refused.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AcceptanceView {
+    pub version: u64,
+    pub solved: String,
+    pub satisfaction: String,
+    pub comment: String,
+    pub error: Option<String>,
+    /// The field the error is about.
+    pub error_field: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

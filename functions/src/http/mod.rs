@@ -5,7 +5,7 @@ mod client;
 mod intake;
 mod receipt;
 mod reply;
-mod staff;
+pub(crate) mod staff;
 mod submit;
 
 use std::sync::Arc;
@@ -29,7 +29,10 @@ pub fn router(desk: Arc<Desk>) -> Router {
             post(submit::submit).get(submit::to_form_page),
         )
         .route("/forms/{kind}/received/{reference}", get(receipt::without_key))
-        .route("/forms/{kind}/received/{reference}/{key}", get(receipt::receipt))
+        .route(
+            "/forms/{kind}/received/{reference}/{key}",
+            get(receipt::receipt).post(receipt::answer),
+        )
         .layer(cors(&desk))
         // The staff app gets no CORS: only its own pages may call it.
         .merge(staff::routes())

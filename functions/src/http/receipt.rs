@@ -5,41 +5,162 @@
 
 use std::sync::Arc;
 
+use axum::Json;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
-use templates::{RECEIPT_TEMPLATE, ReceiptContext, ReceiptStep, ReceiptView};
+use axum::response::{IntoResponse, Response};
+use templates::{AcceptanceView, RECEIPT_TEMPLATE, ReceiptContext, ReceiptStep, ReceiptView};
 
+use super::client::ClientKey;
+use super::intake;
 use super::reply::{self, Format};
-use crate::desk::Desk;
+use crate::desk::{ActError, Desk};
 use crate::ticket::{Event, Status, Ticket, is_reference};
+
+type Address = Path<(String, String, String)>;
 
 pub async fn receipt(
     State(desk): State<Arc<Desk>>,
-    Path((kind, reference, key)): Path<(String, String, String)>,
+    Path((kind, reference, key)): Address,
     headers: HeaderMap,
 ) -> Response {
     let format = Format::of(&headers);
-    let Some(form) = desk.forms.get(&kind) else {
-        return not_found(&desk, format);
-    };
-    if !is_reference(&reference) || key.len() > 128 {
-        return not_found(&desk, format);
+    match opened(&desk, format, &kind, &reference, &key).await {
+        Ok(ticket) => page(&desk, format, &ticket, &key, StatusCode::OK, None),
+        Err(response) => response,
     }
-    let ticket = match desk.store.get(&reference).await {
-        Ok(Some(ticket)) if ticket.kind == kind && ticket.opens_with(&key) => ticket,
-        Ok(_) => return not_found(&desk, format),
+}
+
+/// The ticket the address opens, or the one answer for every address
+/// that opens nothing.
+async fn opened(
+    desk: &Desk,
+    format: Format,
+    kind: &str,
+    reference: &str,
+    key: &str,
+) -> Result<Ticket, Response> {
+    if desk.forms.get(kind).is_none() || !is_reference(reference) || key.len() > 128 {
+        return Err(not_found(desk, format));
+    }
+    match desk.store.get(reference).await {
+        Ok(Some(ticket)) if ticket.kind == kind && ticket.opens_with(key) => Ok(ticket),
+        Ok(_) => Err(not_found(desk, format)),
         Err(e) => {
             tracing::error!(error = %e, "reading a ticket failed");
+            Err(reply::unavailable(format))
+        }
+    }
+}
+
+/// `POST` to the status page: the owner's acceptance and rating.
+pub async fn answer(
+    State(desk): State<Arc<Desk>>,
+    Path((kind, reference, key)): Address,
+    client: ClientKey,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let format = Format::of(&headers);
+    let pairs = match intake::read_pairs(&headers, body).await {
+        Ok(pairs) => pairs,
+        Err(e) => return reply::intake_error(format, e),
+    };
+    match super::submit::rate_limited(&desk, &client).await {
+        Ok(None) => {}
+        Ok(Some(retry_after)) => return reply::too_many(format, retry_after),
+        Err(e) => {
+            tracing::error!(error = %e, "rate limit check failed");
             return reply::unavailable(format);
         }
+    }
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     };
+    let seen = field("version").trim().parse::<u64>().unwrap_or(0);
+    let result = desk.accept(&kind, &reference, &key, &pairs, seen).await;
+    tracing::info!(
+        reference = %reference,
+        kind = %kind,
+        outcome = match &result {
+            Ok(t) if t.status == Status::Reopened => "owner_reopened",
+            Ok(_) => "owner_accepted",
+            Err(_) => "owner_answer_refused",
+        },
+        "owner's acceptance"
+    );
+    let (status, message, error_field) = match result {
+        Ok(ticket) => {
+            return match format {
+                Format::Json => (
+                    StatusCode::OK,
+                    Json(serde_json::json!({ "status": ticket.status, "status_label": ticket.status.label() })),
+                )
+                    .into_response(),
+                Format::Html => super::staff::redirect(&desk.receipt_url(&kind, &reference, &key)),
+            };
+        }
+        Err(ActError::NotFound) => return not_found(&desk, format),
+        Err(ActError::Store(e)) => {
+            tracing::error!(error = %e, "recording an owner's answer failed");
+            return reply::unavailable(format);
+        }
+        Err(ActError::Invalid { field, message }) => (StatusCode::UNPROCESSABLE_ENTITY, message, Some(field)),
+        Err(other) => (StatusCode::CONFLICT, other.to_string(), None),
+    };
+    if format == Format::Json {
+        let mut body = serde_json::json!({ "error": "refused", "message": message });
+        if let Some(field) = error_field {
+            body["errors"] = serde_json::json!({ field: message });
+        }
+        return (status, Json(body)).into_response();
+    }
+    // The page as it is now, with what the owner chose kept.
+    match opened(&desk, format, &kind, &reference, &key).await {
+        Ok(ticket) => {
+            let typed = AcceptanceView {
+                version: ticket.version,
+                solved: field("solved"),
+                satisfaction: field("satisfaction"),
+                comment: field("comment"),
+                error: Some(message),
+                error_field: error_field.map(str::to_owned),
+            };
+            page(&desk, format, &ticket, &key, status, Some(typed))
+        }
+        Err(response) => response,
+    }
+}
+
+fn page(
+    desk: &Desk,
+    format: Format,
+    ticket: &Ticket,
+    key: &str,
+    status: StatusCode,
+    typed: Option<AcceptanceView>,
+) -> Response {
+    let kind = ticket.kind.as_str();
+    let Some(form) = desk.forms.get(kind) else {
+        return not_found(desk, format);
+    };
+    let acceptance = (ticket.status == Status::Done).then(|| {
+        typed.unwrap_or_else(|| AcceptanceView {
+            version: ticket.version,
+            ..AcceptanceView::default()
+        })
+    });
     let commitment = form
         .commitment_by_id(&ticket.urgency)
         .map(|c| format!("{}：{}", c.label, c.text))
         .unwrap_or_default();
     let now = desk.clock.now();
-    let (due_note, late) = promise(&ticket, now);
+    let (due_note, late) = promise(ticket, now);
     let view = ReceiptView {
         form_title: form.title.clone(),
         noun: form.noun.clone(),
@@ -47,7 +168,7 @@ pub async fn receipt(
         category: ticket
             .category
             .as_deref()
-            .and_then(|c| crate::report::category_label(&desk.forms, &kind, c))
+            .and_then(|c| crate::report::category_label(&desk.forms, kind, c))
             .unwrap_or_default()
             .to_owned(),
         received: desk.clock.display(ticket.received_at),
@@ -59,9 +180,10 @@ pub async fn receipt(
         steps: ticket
             .timeline
             .iter()
-            .filter_map(|e| owner_step(&desk, e))
+            .filter_map(|e| owner_step(desk, e))
             .collect(),
-        status_url: desk.receipt_url(&kind, &ticket.reference, &key),
+        status_url: desk.receipt_url(kind, &ticket.reference, key),
+        acceptance,
         form_url: format!("{}/forms/{kind}/", desk.config.base_url),
         home_url: desk.site.home_url.clone(),
     };
@@ -71,7 +193,7 @@ pub async fn receipt(
         &ReceiptContext { receipt: &view },
     ) {
         Ok(page) => {
-            let mut response = reply::html(StatusCode::OK, page);
+            let mut response = reply::html(status, page);
             // A private address: never cached by anyone in between, and
             // never passed on as a referrer.
             let headers = response.headers_mut();
@@ -127,6 +249,11 @@ fn owner_step(desk: &Desk, event: &Event) -> Option<ReceiptStep> {
         "complete" => "已处理完毕，请您验收".to_owned(),
         "follow_up" if event.to == Status::Done => return None,
         "follow_up" => "客服中心已回访".to_owned(),
+        "accept" if event.to == Status::Reopened => "您反馈问题未解决或不满意，已重新处理，物业经理会跟进".to_owned(),
+        "accept" => match event.detail("satisfaction") {
+            Some(score) => format!("您已验收，评价 {score} 分，谢谢"),
+            None => "您已验收，谢谢".to_owned(),
+        },
         "close" => "已完成".to_owned(),
         "reopen" => "重新处理".to_owned(),
         "cancel" => "已取消".to_owned(),

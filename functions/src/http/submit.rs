@@ -140,7 +140,7 @@ async fn handle(
 
 /// Counts this request in the client's current minute; `Some(seconds)`
 /// to wait when the limit is reached.
-async fn rate_limited(
+pub(super) async fn rate_limited(
     desk: &Desk,
     client: &ClientKey,
 ) -> Result<Option<u64>, crate::store::StoreError> {

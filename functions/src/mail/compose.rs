@@ -75,7 +75,7 @@ impl Composer {
             }
         };
         match ticket.mail.purpose {
-            MailPurpose::Serious => {
+            MailPurpose::Serious | MailPurpose::Reopened => {
                 let manager = self.recipient(MANAGER)?;
                 copy(desk, &manager);
                 Ok((manager, copies))
@@ -123,6 +123,7 @@ impl Composer {
         let heading = match ticket.mail.purpose {
             MailPurpose::New => format!("新的{}：{}", form.noun, ticket.reference),
             MailPurpose::Serious => format!("严重事项，请物业经理跟进：{}", ticket.reference),
+            MailPurpose::Reopened => format!("业主对处理结果不满意，工单已重新处理：{}", ticket.reference),
         };
         Ok(DeskEmail {
             to,
@@ -131,7 +132,7 @@ impl Composer {
             subject,
             text: plain_text(&heading, &facts, &answers),
             html: html(&heading, &facts, &answers),
-            message_id: format!("<{}@request-desk>", ticket.mail.message_key(&ticket.reference)),
+            message_id: format!("<{}@request-desk>", ticket.mail_key()),
         })
     }
 

@@ -92,8 +92,10 @@ pub enum View {
     Overdue,
     /// On hold (挂起), waiting for parts.
     Waiting,
-    /// Done and awaiting the owner's acceptance and 回访.
-    AwaitingFollowUp,
+    /// Done before `done_before` and still without the owner's acceptance
+    /// or the desk's 回访: the owner had their time to answer online, now
+    /// the desk calls.
+    AwaitingFollowUp { done_before: DateTime<Utc> },
     All,
 }
 
@@ -104,7 +106,7 @@ impl View {
             View::New => &[Status::Received, Status::Reopened],
             View::Mine(_) | View::Department(_) | View::Overdue => &Status::OPEN,
             View::Waiting => &[Status::OnHold],
-            View::AwaitingFollowUp => &[Status::Done],
+            View::AwaitingFollowUp { .. } => &[Status::Done],
             View::All => &Status::ALL,
         }
     }
@@ -161,7 +163,10 @@ impl ListQuery {
             View::Mine(username) => ticket.assignee.as_deref() == Some(username),
             View::Department(department) => ticket.department == *department,
             View::Overdue => ticket.due_at < self.now,
-            View::New | View::Waiting | View::AwaitingFollowUp | View::All => true,
+            View::AwaitingFollowUp { done_before } => {
+                ticket.done_at.is_none_or(|done| done <= *done_before)
+            }
+            View::New | View::Waiting | View::All => true,
         };
         in_view && self.view.statuses().contains(&ticket.status) && self.filters.matches(ticket)
     }

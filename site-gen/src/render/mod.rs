@@ -356,6 +356,7 @@ fn write_forms(site: &Site, sink: &dyn Sink) -> Vec<Diagnostic> {
                 text: "收到您的请求".into(),
             }],
             status_url: format!("{base}/forms/{}/received/BX-20260101-7K3QX9/key", form.kind),
+            acceptance: Some(templates::AcceptanceView::default()),
             form_url: format!("{base}{}", form_page(&form.kind).url()),
             home_url: site.site_view.home_url.clone(),
         };

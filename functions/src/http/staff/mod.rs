@@ -15,7 +15,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use session::{SESSION_COOKIE, SIGNIN_COOKIE};
+pub use session::{SESSION_COOKIE, SIGNIN_COOKIE, redirect};
 
 use crate::desk::Desk;
 

@@ -61,14 +61,16 @@ fn default_view(role: &Role) -> &'static str {
     if role.is_desk() { "new" } else { "department" }
 }
 
-fn view(id: &str, staff: &Staff) -> View {
+fn view(desk: &Desk, id: &str, staff: &Staff) -> View {
     match id {
         "new" => View::New,
         "mine" => View::Mine(staff.username.clone()),
         "department" => View::Department(staff.role.home_department().to_owned()),
         "overdue" => View::Overdue,
         "waiting" => View::Waiting,
-        "follow_up" => View::AwaitingFollowUp,
+        "follow_up" => View::AwaitingFollowUp {
+            done_before: desk.clock.now() - desk.follow_up_after,
+        },
         _ => View::All,
     }
 }
@@ -121,7 +123,7 @@ pub async fn queue(
     };
     let (filters, error) = filters(&desk, staff, &params);
     let query = ListQuery {
-        view: view(&view_id, staff),
+        view: view(&desk, &view_id, staff),
         filters,
         now: desk.clock.now(),
         limit: PAGE + 1,

@@ -239,6 +239,7 @@ impl Names<'_> {
             "reached" => ("联系上业主", if value == "yes" { "是" } else { "否" }.to_owned()),
             "satisfaction" => ("满意度", format!("{value} / 5")),
             "reopen" => ("重新处理", "是".to_owned()),
+            "solved" => ("问题已解决", if value == "yes" { "是" } else { "否" }.to_owned()),
             other => (other, value.to_owned()),
         };
         Answer {
@@ -282,7 +283,11 @@ pub struct Refused<'a> {
 impl Names<'_> {
     pub fn actions(&self, staff: &Staff, t: &Ticket, refused: Option<&Refused<'_>>) -> Vec<ActionForm> {
         workflow::allowed(t.status)
-            .filter(|spec| spec.who == workflow::Who::Handler || staff.role.is_desk())
+            .filter(|spec| match spec.who {
+                workflow::Who::Handler => true,
+                workflow::Who::Desk => staff.role.is_desk(),
+                workflow::Who::Owner => false,
+            })
             .filter(|spec| !(spec.id == "mark_serious" && t.serious))
             .map(|spec| {
                 let this = refused.filter(|r| r.action == spec.id);
