@@ -78,6 +78,7 @@ CREATE INDEX IF NOT EXISTS tickets_by_status_due ON tickets (status, due_at);
 CREATE INDEX IF NOT EXISTS tickets_by_department ON tickets (department, status, due_at);
 CREATE INDEX IF NOT EXISTS tickets_by_assignee ON tickets (assignee, status, due_at) WHERE assignee IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tickets_by_received ON tickets (received_at);
+CREATE INDEX IF NOT EXISTS tickets_by_due ON tickets (due_at, reference);
 "#;
 
 const COLUMNS: &str = "reference, kind, fields, received_at, status, urgency, department, due_at, version, mail_sent, mail_attempts, mail_error, mail_next_at, \
@@ -368,12 +369,15 @@ impl TicketStore for SqliteStore {
             if statuses.is_empty() {
                 return Ok(Vec::new());
             }
-            // The view's key narrows in SQL through an index; the filters
-            // are applied by the shared rule, so both stores agree.
-            let mut sql = format!(
-                "SELECT {COLUMNS} FROM tickets WHERE status IN ({})",
-                statuses.join(", ")
-            );
+            // The view's key and the filters narrow in SQL through an
+            // index, rows come in the queue's order, and reading stops once
+            // a page is full. The shared rule still has the last word (it
+            // alone checks the unit), so both stores agree.
+            let every_status = statuses.len() == Status::ALL.len();
+            let mut sql = format!("SELECT {COLUMNS} FROM tickets WHERE 1 = 1");
+            if !every_status {
+                sql.push_str(&format!(" AND status IN ({})", statuses.join(", ")));
+            }
             let mut values: Vec<String> = Vec::new();
             match &query.view {
                 View::Mine(username) => {
@@ -404,10 +408,27 @@ impl TicketStore for SqliteStore {
                     sql.push_str(&format!(" AND {column}{op} ?{}", values.len()));
                 }
             }
-            let mut tickets = query_tickets(conn, &sql, rusqlite::params_from_iter(values.iter()))?;
-            tickets.retain(|t| query.matches(t));
+            // The order of `sort_queue`.
+            sql.push_str(if query.view == View::New {
+                " ORDER BY (serious = 1 OR status = 'reopened') DESC, due_at, reference"
+            } else {
+                " ORDER BY due_at, reference"
+            });
+            let mut statement = conn.prepare(&sql).map_err(backend)?;
+            let rows = statement
+                .query_map(rusqlite::params_from_iter(values.iter()), ticket_from_row)
+                .map_err(backend)?;
+            let mut tickets = Vec::new();
+            for row in rows {
+                let ticket = row.map_err(backend)?;
+                if query.matches(&ticket) {
+                    tickets.push(ticket);
+                    if tickets.len() >= query.limit {
+                        break;
+                    }
+                }
+            }
             sort_queue(&query.view, &mut tickets);
-            tickets.truncate(query.limit);
             Ok(tickets)
         })
         .await
