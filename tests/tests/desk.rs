@@ -392,3 +392,46 @@ async fn opening_the_post_address_leads_to_the_form_page() {
         "https://handbook.example.org/forms/repair/"
     );
 }
+
+#[tokio::test]
+async fn the_lookup_finds_a_request_by_reference_and_phone_digits_only() {
+    let desk = TestDesk::new();
+    let (reference, _) = tests::desk::receipt_parts(&location(&desk.post_form("repair", &repair()).await));
+    let look_up = |reference: String, digits: &'static str| {
+        let desk = &desk;
+        async move {
+            desk.post(
+                "/track",
+                "application/x-www-form-urlencoded",
+                tests::desk::encode(&[("reference", &reference), ("phone_last4", digits)]),
+            )
+            .await
+        }
+    };
+    assert_eq!(desk.get("/track").await.status, StatusCode::OK);
+    // As read out over the phone: lower case and spaces are fine. The phone
+    // given was "138 0013 8000".
+    let spoken = reference.to_lowercase().replace('-', " - ");
+    let found = look_up(spoken, "8000").await;
+    assert_eq!(found.status, StatusCode::SEE_OTHER, "{}", found.body);
+    let url = location(&found);
+    assert_eq!(tests::desk::receipt_parts(&url).0, reference);
+    assert_eq!(desk.get(&url).await.status, StatusCode::OK, "the address opens the page");
+
+    // Wrong digits, an unknown reference and nonsense answer exactly alike.
+    let wrong = look_up(reference.clone(), "0000").await;
+    assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+    // (The page gives back what was typed, so the owner can correct it.)
+    let same = |answer: &tests::desk::Answer, typed: &str| answer.body.replace(typed, "…");
+    for (other_reference, digits) in [("BX-20261123-ZZZZZZ", "8000"), ("NONSENSE", "8000"), (reference.as_str(), "80")] {
+        let answer = look_up(other_reference.to_owned(), digits).await;
+        assert_eq!(answer.status, wrong.status, "{other_reference} {digits}");
+        assert_eq!(same(&answer, other_reference), same(&wrong, &reference), "{other_reference} {digits}");
+    }
+    // Throttled per client: ten lookups in fifteen minutes.
+    let mut last = StatusCode::OK;
+    for _ in 0..6 {
+        last = look_up(reference.clone(), "0000").await.status;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+}

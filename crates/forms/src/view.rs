@@ -12,6 +12,9 @@ pub struct FormView<'a> {
     pub title: &'a str,
     pub intro: Option<&'a str>,
     pub action: String,
+    /// Where an owner who filed before follows their request (the desk's
+    /// lookup page, beside the address the form posts to).
+    pub track_url: String,
     pub submit_label: &'a str,
     pub commitments: Vec<CommitmentView<'a>>,
     pub privacy_notice: &'a str,
@@ -130,10 +133,14 @@ impl<'a> FormView<'a> {
                 })
             })
             .collect();
+        let desk = action
+            .strip_suffix(&format!("/forms/{}", form.kind))
+            .unwrap_or("");
         FormView {
             kind: &form.kind,
             title: &form.title,
             intro: form.intro.as_deref(),
+            track_url: format!("{desk}/track"),
             action,
             submit_label: &form.submit_label,
             commitments: form

@@ -102,6 +102,8 @@ pub struct ReceiptView {
     pub steps: Vec<ReceiptStep>,
     /// This page's own address, to bookmark or share.
     pub status_url: String,
+    /// The lookup by reference and phone digits.
+    pub track_url: String,
     /// Asked once the work is done: is it solved, and a rating.
     pub acceptance: Option<AcceptanceView>,
     pub form_url: String,

@@ -7,6 +7,7 @@ mod receipt;
 mod reply;
 pub(crate) mod staff;
 mod submit;
+mod track;
 
 use std::sync::Arc;
 
@@ -29,6 +30,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
             post(submit::submit).get(submit::to_form_page),
         )
         .route("/forms/{kind}/received/{reference}", get(receipt::without_key))
+        .route("/track", get(track::page).post(track::look_up))
         .route(
             "/forms/{kind}/received/{reference}/{key}",
             get(receipt::receipt).post(receipt::answer),

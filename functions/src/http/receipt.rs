@@ -183,6 +183,7 @@ fn page(
             .filter_map(|e| owner_step(desk, e))
             .collect(),
         status_url: desk.receipt_url(kind, &ticket.reference, key),
+        track_url: format!("{}/track", desk.config.desk_endpoint()),
         acceptance,
         form_url: format!("{}/forms/{kind}/", desk.config.base_url),
         home_url: desk.site.home_url.clone(),

@@ -357,6 +357,7 @@ fn write_forms(site: &Site, sink: &dyn Sink) -> Vec<Diagnostic> {
             }],
             status_url: format!("{base}/forms/{}/received/BX-20260101-7K3QX9/key", form.kind),
             acceptance: Some(templates::AcceptanceView::default()),
+            track_url: format!("{base}/track"),
             form_url: format!("{base}{}", form_page(&form.kind).url()),
             home_url: site.site_view.home_url.clone(),
         };
