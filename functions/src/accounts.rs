@@ -1,7 +1,7 @@
 //! Staff accounts and their sessions: who may see and work which tickets.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -134,8 +134,11 @@ pub fn hash_password(password: &str) -> Result<String, PasswordError> {
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 /// A hash that costs as much to check as a real one: signing in with an
@@ -193,7 +196,11 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Compares without stopping at the first difference.
 pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[cfg(test)]
@@ -207,7 +214,10 @@ mod tests {
         assert!(verify_password("correct horse battery", &hash));
         assert!(!verify_password("wrong horse battery", &hash));
         assert!(!verify_password("anything", "not a hash"));
-        assert!(matches!(hash_password("short"), Err(PasswordError::TooShort)));
+        assert!(matches!(
+            hash_password("short"),
+            Err(PasswordError::TooShort)
+        ));
     }
 
     #[test]
@@ -226,12 +236,18 @@ mod tests {
         assert!(session.is_live(start + IDLE_TIMEOUT - TimeDelta::minutes(1)));
         assert!(!session.is_live(start + IDLE_TIMEOUT), "idle too long");
         session.last_seen = start + LIFETIME - TimeDelta::hours(1);
-        assert!(!session.is_live(start + LIFETIME), "used all along, but too old");
+        assert!(
+            !session.is_live(start + LIFETIME),
+            "used all along, but too old"
+        );
     }
 
     #[test]
     fn roles_parse() {
-        assert_eq!(Role::parse("department:engineering"), Some(Role::Department("engineering".into())));
+        assert_eq!(
+            Role::parse("department:engineering"),
+            Some(Role::Department("engineering".into()))
+        );
         assert_eq!(Role::parse("department:"), None);
         assert_eq!(Role::parse("boss"), None);
         assert_eq!(Role::Manager.as_string(), "manager");

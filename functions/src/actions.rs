@@ -7,7 +7,7 @@ use crate::accounts::Staff;
 use crate::desk::Desk;
 use crate::store::{Change, StoreError};
 use crate::ticket::{self, Ticket};
-use crate::workflow::{self, WorkflowError, Who};
+use crate::workflow::{self, Who, WorkflowError};
 
 /// Why an action did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -18,10 +18,17 @@ pub enum ActError {
     #[error("{0}")]
     NotAllowed(String),
     #[error("{message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     /// Someone changed the ticket since this person read it.
     #[error("这张工单已被{by}于{at}修改，请刷新后再操作")]
-    Conflict { by: String, at: String, version: u64 },
+    Conflict {
+        by: String,
+        at: String,
+        version: u64,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -31,7 +38,7 @@ pub const OWNER: &str = "业主（在线）";
 
 /// A write that lost a race shows the ticket as it is now.
 enum Race {
-    Changed(Ticket),
+    Changed(Box<Ticket>),
     Other(ActError),
 }
 
@@ -56,7 +63,10 @@ impl Desk {
         let ticket = self.ticket_for(staff, reference).await?;
         let spec = workflow::spec(action).ok_or(ActError::NotFound)?;
         if spec.who == Who::Owner {
-            return Err(ActError::NotAllowed(format!("“{}”只能由业主在状态页上提交", spec.label)));
+            return Err(ActError::NotAllowed(format!(
+                "“{}”只能由业主在状态页上提交",
+                spec.label
+            )));
         }
         if spec.who == Who::Desk && !staff.role.is_desk() {
             return Err(ActError::NotAllowed(format!(
@@ -67,7 +77,11 @@ impl Desk {
         if ticket.version != seen_version {
             return Err(self.conflict(&ticket));
         }
-        let accounts = if spec.inputs.iter().any(|i| i.kind == workflow::InputKind::Staff) {
+        let accounts = if spec
+            .inputs
+            .iter()
+            .any(|i| i.kind == workflow::InputKind::Staff)
+        {
             self.store.list_staff().await?
         } else {
             Vec::new()
@@ -99,7 +113,9 @@ impl Desk {
             _ => return Err(ActError::NotFound),
         };
         // Owners are never told who changed a ticket, only that it did.
-        let stale = || ActError::NotAllowed("这个页面已经过期：请刷新页面，看看最新进度后再提交。".to_owned());
+        let stale = || {
+            ActError::NotAllowed("这个页面已经过期：请刷新页面，看看最新进度后再提交。".to_owned())
+        };
         if ticket.version != seen_version {
             return Err(stale());
         }
@@ -162,7 +178,7 @@ impl Desk {
                 Ok(change.ticket)
             }
             Err(StoreError::Conflict(_)) => match self.store.get(&ticket.reference).await {
-                Ok(Some(now)) => Err(Race::Changed(now)),
+                Ok(Some(now)) => Err(Race::Changed(Box::new(now))),
                 Ok(None) => Err(Race::Other(ActError::NotFound)),
                 Err(e) => Err(Race::Other(e.into())),
             },

@@ -49,7 +49,6 @@ pub struct Desk {
     pub follow_up_after: chrono::TimeDelta,
 }
 
-
 impl Desk {
     /// Loads the forms and the theme of the site at `root`.
     pub fn load(
@@ -95,7 +94,9 @@ impl Desk {
     ) -> Result<(Created, String), StoreError> {
         let key = accounts::random_token()
             .map_err(|e| StoreError::Backend(format!("no randomness for a status key: {e}")))?;
-        let created = self.store_new(form, valid, token, accounts::hash_token(&key)).await?;
+        let created = self
+            .store_new(form, valid, token, accounts::hash_token(&key))
+            .await?;
         if let Created::Existing(ticket) = &created {
             self.store
                 .add_status_key(&ticket.reference, &accounts::hash_token(&key))

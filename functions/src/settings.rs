@@ -236,11 +236,15 @@ mod tests {
             "DESK_RATE_LIMIT"
         );
         assert_eq!(
-            read(&[("DESK_FOLLOW_UP_AFTER", "soon")]).unwrap_err().variable,
+            read(&[("DESK_FOLLOW_UP_AFTER", "soon")])
+                .unwrap_err()
+                .variable,
             "DESK_FOLLOW_UP_AFTER"
         );
         assert_eq!(
-            read(&[("DESK_FOLLOW_UP_AFTER", "30m")]).unwrap().follow_up_after,
+            read(&[("DESK_FOLLOW_UP_AFTER", "30m")])
+                .unwrap()
+                .follow_up_after,
             chrono::TimeDelta::minutes(30)
         );
         let s = read(&[("DESK_EMAIL_ENGINEERING", "eng@example.org")]).unwrap();

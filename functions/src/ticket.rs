@@ -129,7 +129,6 @@ pub struct MailState {
 }
 
 impl MailState {
-
     /// An email owed from `now`.
     pub fn owed(now: DateTime<Utc>, purpose: MailPurpose) -> MailState {
         MailState {
@@ -293,9 +292,9 @@ impl Ticket {
     pub fn opens_with(&self, key: &str) -> bool {
         let hash = crate::accounts::hash_token(key);
         // Every stored hash is compared, without stopping at a match.
-        self.status_keys
-            .iter()
-            .fold(false, |found, k| crate::accounts::same_secret(k, &hash) | found)
+        self.status_keys.iter().fold(false, |found, k| {
+            crate::accounts::same_secret(k, &hash) | found
+        })
     }
 
     /// The next timeline number.

@@ -85,7 +85,13 @@ pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
         id: "dispatch",
         label: "派单",
-        from: &[S::Received, S::Reopened, S::Dispatched, S::Scheduled, S::OnHold],
+        from: &[
+            S::Received,
+            S::Reopened,
+            S::Dispatched,
+            S::Scheduled,
+            S::OnHold,
+        ],
         who: Who::Desk,
         inputs: &[
             input("department", "派给部门", K::Department, true),
@@ -164,9 +170,20 @@ pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
         id: "cancel",
         label: "取消",
-        from: &[S::Received, S::Dispatched, S::Scheduled, S::OnHold, S::Reopened],
+        from: &[
+            S::Received,
+            S::Dispatched,
+            S::Scheduled,
+            S::OnHold,
+            S::Reopened,
+        ],
         who: Who::Desk,
-        inputs: &[input("reason", "原因（重复提交、业主撤回……）", K::Textarea, true)],
+        inputs: &[input(
+            "reason",
+            "原因（重复提交、业主撤回……）",
+            K::Textarea,
+            true,
+        )],
     },
     ActionSpec {
         id: "mark_serious",
@@ -186,7 +203,14 @@ pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
         id: "change_due",
         label: "调整时限",
-        from: &[S::Received, S::Dispatched, S::Scheduled, S::InProgress, S::OnHold, S::Reopened],
+        from: &[
+            S::Received,
+            S::Dispatched,
+            S::Scheduled,
+            S::InProgress,
+            S::OnHold,
+            S::Reopened,
+        ],
         who: Who::Desk,
         inputs: &[
             input("due_at", "新的截止时间", K::DateTime, true),
@@ -567,15 +591,52 @@ mod tests {
             assert!(!action.from.is_empty(), "{}", action.id);
         }
         // The whole road, in order.
-        let t = run(S::Received, "dispatch", &[("department", "engineering"), ("assignee", "li")]).unwrap();
-        assert_eq!((t.status, t.assignee.as_deref(), t.version), (S::Dispatched, Some("li"), 4));
-        let t = run(S::Dispatched, "schedule", &[("visit_at", "2026-11-24T09:30")]).unwrap();
-        assert_eq!(t.visit_at.map(|v| v.to_rfc3339()), Some("2026-11-24T01:30:00+00:00".into()));
-        assert_eq!(run(S::Scheduled, "start", &[]).unwrap().status, S::InProgress);
-        assert_eq!(run(S::InProgress, "hold", &[("reason", "等配件")]).unwrap().status, S::OnHold);
-        assert_eq!(run(S::InProgress, "complete", &[("note", "已更换阀门")]).unwrap().status, S::Done);
-        let t = run(S::Done, "follow_up", &[("reached", "yes"), ("satisfaction", "5")]).unwrap();
-        assert_eq!((t.status, t.follow_up.unwrap().satisfaction), (S::FollowedUp, Some(5)));
+        let t = run(
+            S::Received,
+            "dispatch",
+            &[("department", "engineering"), ("assignee", "li")],
+        )
+        .unwrap();
+        assert_eq!(
+            (t.status, t.assignee.as_deref(), t.version),
+            (S::Dispatched, Some("li"), 4)
+        );
+        let t = run(
+            S::Dispatched,
+            "schedule",
+            &[("visit_at", "2026-11-24T09:30")],
+        )
+        .unwrap();
+        assert_eq!(
+            t.visit_at.map(|v| v.to_rfc3339()),
+            Some("2026-11-24T01:30:00+00:00".into())
+        );
+        assert_eq!(
+            run(S::Scheduled, "start", &[]).unwrap().status,
+            S::InProgress
+        );
+        assert_eq!(
+            run(S::InProgress, "hold", &[("reason", "等配件")])
+                .unwrap()
+                .status,
+            S::OnHold
+        );
+        assert_eq!(
+            run(S::InProgress, "complete", &[("note", "已更换阀门")])
+                .unwrap()
+                .status,
+            S::Done
+        );
+        let t = run(
+            S::Done,
+            "follow_up",
+            &[("reached", "yes"), ("satisfaction", "5")],
+        )
+        .unwrap();
+        assert_eq!(
+            (t.status, t.follow_up.unwrap().satisfaction),
+            (S::FollowedUp, Some(5))
+        );
         assert_eq!(run(S::FollowedUp, "close", &[]).unwrap().status, S::Closed);
     }
 
@@ -587,38 +648,84 @@ mod tests {
         ));
         assert!(matches!(
             run(S::Received, "dispatch", &[("department", "nowhere")]),
-            Err(WorkflowError::Invalid { field: "department", .. })
+            Err(WorkflowError::Invalid {
+                field: "department",
+                ..
+            })
         ));
         assert!(matches!(
-            run(S::Received, "dispatch", &[("department", "engineering"), ("assignee", "ghost")]),
-            Err(WorkflowError::Invalid { field: "assignee", .. })
+            run(
+                S::Received,
+                "dispatch",
+                &[("department", "engineering"), ("assignee", "ghost")]
+            ),
+            Err(WorkflowError::Invalid {
+                field: "assignee",
+                ..
+            })
         ));
         assert!(matches!(
             run(S::InProgress, "hold", &[]),
-            Err(WorkflowError::Invalid { field: "reason", .. })
+            Err(WorkflowError::Invalid {
+                field: "reason",
+                ..
+            })
         ));
         assert!(matches!(
-            run(S::Done, "follow_up", &[("reached", "yes"), ("satisfaction", "9")]),
-            Err(WorkflowError::Invalid { field: "satisfaction", .. })
+            run(
+                S::Done,
+                "follow_up",
+                &[("reached", "yes"), ("satisfaction", "9")]
+            ),
+            Err(WorkflowError::Invalid {
+                field: "satisfaction",
+                ..
+            })
         ));
     }
 
     #[test]
     fn the_owners_answer_closes_the_loop_or_reopens_it() {
-        let t = run(S::Done, "accept", &[("solved", "yes"), ("satisfaction", "4")]).unwrap();
+        let t = run(
+            S::Done,
+            "accept",
+            &[("solved", "yes"), ("satisfaction", "4")],
+        )
+        .unwrap();
         assert_eq!(t.status, S::FollowedUp);
-        assert_eq!(t.follow_up.map(|f| (f.reached, f.satisfaction)), Some((true, Some(4))));
-        for answer in [[("solved", "no"), ("satisfaction", "4")], [("solved", "yes"), ("satisfaction", "2")]] {
+        assert_eq!(
+            t.follow_up.map(|f| (f.reached, f.satisfaction)),
+            Some((true, Some(4)))
+        );
+        for answer in [
+            [("solved", "no"), ("satisfaction", "4")],
+            [("solved", "yes"), ("satisfaction", "2")],
+        ] {
             let t = run(S::Done, "accept", &answer).unwrap();
             assert_eq!((t.status, t.reopen_count), (S::Reopened, 1), "{answer:?}");
         }
-        assert!(run(S::InProgress, "accept", &[("solved", "yes"), ("satisfaction", "5")]).is_err());
-        assert!(run(S::Done, "accept", &[("solved", "yes")]).is_err(), "a rating is needed");
+        assert!(
+            run(
+                S::InProgress,
+                "accept",
+                &[("solved", "yes"), ("satisfaction", "5")]
+            )
+            .is_err()
+        );
+        assert!(
+            run(S::Done, "accept", &[("solved", "yes")]).is_err(),
+            "a rating is needed"
+        );
     }
 
     #[test]
     fn an_unhappy_owner_reopens_and_an_unreached_one_still_waits() {
-        let t = run(S::Done, "follow_up", &[("reached", "yes"), ("satisfaction", "2"), ("reopen", "on")]).unwrap();
+        let t = run(
+            S::Done,
+            "follow_up",
+            &[("reached", "yes"), ("satisfaction", "2"), ("reopen", "on")],
+        )
+        .unwrap();
         assert_eq!((t.status, t.reopen_count), (S::Reopened, 1));
         let t = run(S::Done, "follow_up", &[("reached", "no")]).unwrap();
         assert_eq!(t.status, S::Done);

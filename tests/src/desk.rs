@@ -83,6 +83,15 @@ impl TestDesk {
     pub fn new() -> TestDesk {
         TestDesk::with(|_| {})
     }
+}
+
+impl Default for TestDesk {
+    fn default() -> TestDesk {
+        TestDesk::new()
+    }
+}
+
+impl TestDesk {
 
     pub fn router(&self) -> Router {
         desk::http::router(Arc::clone(&self.desk))

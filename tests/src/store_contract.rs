@@ -483,7 +483,14 @@ pub async fn queues_draw_on_their_views_filters_and_order(store: Arc<dyn TicketS
     );
     assert_eq!(queue(&store, View::Waiting, none(), now, 50).await, ["Q06"]);
     assert_eq!(
-        queue(&store, View::AwaitingFollowUp { done_before: now }, none(), now, 50).await,
+        queue(
+            &store,
+            View::AwaitingFollowUp { done_before: now },
+            none(),
+            now,
+            50
+        )
+        .await,
         ["Q07"]
     );
     assert_eq!(
@@ -647,7 +654,14 @@ pub async fn queues_draw_on_their_views_filters_and_order(store: Arc<dyn TicketS
         ["Q01", "Q09"]
     );
     assert_eq!(
-        queue(&store, View::AwaitingFollowUp { done_before: now }, none(), now, 50).await,
+        queue(
+            &store,
+            View::AwaitingFollowUp { done_before: now },
+            none(),
+            now,
+            50
+        )
+        .await,
         ["Q07", "Q04"]
     );
     assert_eq!(
@@ -779,11 +793,24 @@ pub async fn staff_accounts_are_added_once_replaced_and_listed(store: Arc<dyn Ti
 
 pub async fn status_keys_are_added_and_the_oldest_dropped(store: Arc<dyn TicketStore>) {
     let t = ticket("BX-20261123-KEYS01", at(T0), 30);
-    store.create(t.clone(), token("tok-keys-000001")).await.unwrap();
-    assert!(store.get(&t.reference).await.unwrap().unwrap().opens_with("first key"));
+    store
+        .create(t.clone(), token("tok-keys-000001"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .get(&t.reference)
+            .await
+            .unwrap()
+            .unwrap()
+            .opens_with("first key")
+    );
     for i in 0..desk::store::MAX_STATUS_KEYS {
         store
-            .add_status_key(&t.reference, &desk::accounts::hash_token(&format!("key {i}")))
+            .add_status_key(
+                &t.reference,
+                &desk::accounts::hash_token(&format!("key {i}")),
+            )
             .await
             .unwrap();
     }

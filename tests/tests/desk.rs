@@ -251,7 +251,10 @@ async fn a_repeated_submission_gets_a_status_page_of_its_own() {
     pairs.push(("submission_token", "retry-token-0001"));
     let first = location(&desk.post_form("repair", &pairs).await);
     let again = location(&desk.post_form("repair", &pairs).await);
-    assert_ne!(first, again, "a new key: the first is not kept to be given again");
+    assert_ne!(
+        first, again,
+        "a new key: the first is not kept to be given again"
+    );
     assert_eq!(
         tests::desk::receipt_parts(&first).0,
         tests::desk::receipt_parts(&again).0,
@@ -265,21 +268,45 @@ async fn a_repeated_submission_gets_a_status_page_of_its_own() {
 #[tokio::test]
 async fn the_status_page_follows_the_work_and_hides_who_did_it() {
     let desk = TestDesk::new();
-    desk.add_staff("li", "李师傅", "department:engineering").await;
+    desk.add_staff("li", "李师傅", "department:engineering")
+        .await;
     let url = location(&desk.post_form("repair", &repair()).await);
     let (reference, _) = tests::desk::receipt_parts(&url);
     let li = desk.sign_in("li").await;
     let scheduled = desk
-        .act(&li, &reference, "schedule", 1, serde_json::json!({ "visit_at": "2026-12-05T09:30", "note": "业主说下午不在家" }))
+        .act(
+            &li,
+            &reference,
+            "schedule",
+            1,
+            serde_json::json!({ "visit_at": "2026-12-05T09:30", "note": "业主说下午不在家" }),
+        )
         .await;
     assert_eq!(scheduled.status, 200, "{}", scheduled.body);
-    desk.act(&li, &reference, "note", 2, serde_json::json!({ "note": "内部：备件库存不足" }))
-        .await;
+    desk.act(
+        &li,
+        &reference,
+        "note",
+        2,
+        serde_json::json!({ "note": "内部：备件库存不足" }),
+    )
+    .await;
     let page = desk.get(&url).await.body;
-    for shown in ["已预约上门", "已派给工程部（机电维修）处理", "已约定上门时间：2026年12月5日 09:30"] {
+    for shown in [
+        "已预约上门",
+        "已派给工程部（机电维修）处理",
+        "已约定上门时间：2026年12月5日 09:30",
+    ] {
         assert!(page.contains(shown), "{shown}: {page}");
     }
-    for hidden in ["李师傅", "业主说下午不在家", "内部", "王女士", "138 0013 8000", "3-2-1502"] {
+    for hidden in [
+        "李师傅",
+        "业主说下午不在家",
+        "内部",
+        "王女士",
+        "138 0013 8000",
+        "3-2-1502",
+    ] {
         assert!(!page.contains(hidden), "{hidden} is on the owner's page");
     }
 }
@@ -396,7 +423,8 @@ async fn opening_the_post_address_leads_to_the_form_page() {
 #[tokio::test]
 async fn the_lookup_finds_a_request_by_reference_and_phone_digits_only() {
     let desk = TestDesk::new();
-    let (reference, _) = tests::desk::receipt_parts(&location(&desk.post_form("repair", &repair()).await));
+    let (reference, _) =
+        tests::desk::receipt_parts(&location(&desk.post_form("repair", &repair()).await));
     let look_up = |reference: String, digits: &'static str| {
         let desk = &desk;
         async move {
@@ -416,17 +444,29 @@ async fn the_lookup_finds_a_request_by_reference_and_phone_digits_only() {
     assert_eq!(found.status, StatusCode::SEE_OTHER, "{}", found.body);
     let url = location(&found);
     assert_eq!(tests::desk::receipt_parts(&url).0, reference);
-    assert_eq!(desk.get(&url).await.status, StatusCode::OK, "the address opens the page");
+    assert_eq!(
+        desk.get(&url).await.status,
+        StatusCode::OK,
+        "the address opens the page"
+    );
 
     // Wrong digits, an unknown reference and nonsense answer exactly alike.
     let wrong = look_up(reference.clone(), "0000").await;
     assert_eq!(wrong.status, StatusCode::NOT_FOUND);
     // (The page gives back what was typed, so the owner can correct it.)
     let same = |answer: &tests::desk::Answer, typed: &str| answer.body.replace(typed, "…");
-    for (other_reference, digits) in [("BX-20261123-ZZZZZZ", "8000"), ("NONSENSE", "8000"), (reference.as_str(), "80")] {
+    for (other_reference, digits) in [
+        ("BX-20261123-ZZZZZZ", "8000"),
+        ("NONSENSE", "8000"),
+        (reference.as_str(), "80"),
+    ] {
         let answer = look_up(other_reference.to_owned(), digits).await;
         assert_eq!(answer.status, wrong.status, "{other_reference} {digits}");
-        assert_eq!(same(&answer, other_reference), same(&wrong, &reference), "{other_reference} {digits}");
+        assert_eq!(
+            same(&answer, other_reference),
+            same(&wrong, &reference),
+            "{other_reference} {digits}"
+        );
     }
     // Throttled per client: ten lookups in fifteen minutes.
     let mut last = StatusCode::OK;

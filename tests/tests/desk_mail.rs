@@ -73,7 +73,11 @@ async fn the_desk_email_has_what_the_desk_needs() {
     // engineering at once, so engineering gets a copy.
     assert_eq!(email.to.email.to_string(), "desk@handbook.example.org");
     assert_eq!(
-        email.cc.iter().map(|m| m.email.to_string()).collect::<Vec<_>>(),
+        email
+            .cc
+            .iter()
+            .map(|m| m.email.to_string())
+            .collect::<Vec<_>>(),
         ["engineering@handbook.example.org"]
     );
     assert_eq!(

@@ -10,8 +10,10 @@ use tests::staff::{PASSWORD, repair_for_the_desk};
 async fn desk_with_staff() -> TestDesk {
     let desk = TestDesk::new();
     desk.add_staff("wang", "王芳", "desk").await;
-    desk.add_staff("li", "李师傅", "department:engineering").await;
-    desk.add_staff("chen", "陈保洁", "department:environment").await;
+    desk.add_staff("li", "李师傅", "department:engineering")
+        .await;
+    desk.add_staff("chen", "陈保洁", "department:environment")
+        .await;
     desk.add_staff("zhao", "赵经理", "manager").await;
     desk
 }
@@ -31,7 +33,11 @@ async fn routing_follows_the_form_data() {
     let plumbing = store.get(&plumbing).await.unwrap().unwrap();
     let other = store.get(&other).await.unwrap().unwrap();
     assert_eq!(
-        (plumbing.status, plumbing.department.as_str(), plumbing.timeline.len()),
+        (
+            plumbing.status,
+            plumbing.department.as_str(),
+            plumbing.timeline.len()
+        ),
         (Status::Dispatched, "engineering", 2),
         "plumbing is auto-dispatched, and says so on its timeline"
     );
@@ -39,7 +45,10 @@ async fn routing_follows_the_form_data() {
 
     // The desk sees both; its "new" queue holds only the one it must judge.
     let wang = desk.sign_in("wang").await;
-    let new = desk.staff_get(Some(&wang), "/desk/?view=new", true).await.json();
+    let new = desk
+        .staff_get(Some(&wang), "/desk/?view=new", true)
+        .await
+        .json();
     let refs: Vec<&str> = new["queue"]["tickets"]
         .as_array()
         .unwrap()
@@ -62,7 +71,12 @@ async fn routing_follows_the_form_data() {
             ],
         )
         .await;
-    let complaint = desk.store.get(&complaint.reference()).await.unwrap().unwrap();
+    let complaint = desk
+        .store
+        .get(&complaint.reference())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(complaint.serious);
     let email = tests::desk::notifier(&desk, tests::desk::Outage::new(None), chrono::Utc::now())
         .composer
@@ -70,7 +84,10 @@ async fn routing_follows_the_form_data() {
         .unwrap();
     assert_eq!(email.to.email.to_string(), "desk@handbook.example.org");
     assert!(
-        email.cc.iter().any(|m| m.email.to_string() == "manager@handbook.example.org"),
+        email
+            .cc
+            .iter()
+            .any(|m| m.email.to_string() == "manager@handbook.example.org"),
         "{:?}",
         email.cc
     );
@@ -86,18 +103,33 @@ async fn a_repair_is_worked_to_its_end_without_script() {
     let li = desk.sign_in("li").await;
 
     // Each step as a browser without script posts it: 303 back to the page.
-    let steps: [(&tests::staff::Signed, &str, Vec<(&str, &str)>); 5] = [
-        (&wang, "dispatch", vec![("department", "engineering"), ("assignee", "li")]),
+    type Step<'a> = (&'a tests::staff::Signed, &'a str, Vec<(&'a str, &'a str)>);
+    let steps: [Step; 5] = [
+        (
+            &wang,
+            "dispatch",
+            vec![("department", "engineering"), ("assignee", "li")],
+        ),
         (&li, "schedule", vec![("visit_at", "2026-12-05T09:30")]),
         (&li, "start", vec![]),
         (&li, "complete", vec![("note", "更换了厨房角阀")]),
-        (&wang, "follow_up", vec![("reached", "yes"), ("satisfaction", "5"), ("comment", "师傅很准时")]),
+        (
+            &wang,
+            "follow_up",
+            vec![
+                ("reached", "yes"),
+                ("satisfaction", "5"),
+                ("comment", "师傅很准时"),
+            ],
+        ),
     ];
     for (version, (who, action, inputs)) in (1u64..).zip(steps) {
         if action == "schedule" {
             // Dispatched to li: in engineering's queue and in li's own.
             for view in ["department", "mine"] {
-                let queue = desk.staff_get(Some(&li), &format!("/desk/?view={view}"), true).await;
+                let queue = desk
+                    .staff_get(Some(&li), &format!("/desk/?view={view}"), true)
+                    .await;
                 assert!(queue.body.contains(&reference), "{view}: {}", queue.body);
             }
         }
@@ -105,7 +137,12 @@ async fn a_repair_is_worked_to_its_end_without_script() {
         let mut pairs = inputs.clone();
         pairs.push(("version", &version));
         let answer = desk
-            .staff_post(who, &format!("{}/{action}", page(&reference)), Some(&who.csrf), &pairs)
+            .staff_post(
+                who,
+                &format!("{}/{action}", page(&reference)),
+                Some(&who.csrf),
+                &pairs,
+            )
             .await;
         assert_eq!(answer.status, 303, "{action}: {}", answer.body);
         assert_eq!(
@@ -116,21 +153,45 @@ async fn a_repair_is_worked_to_its_end_without_script() {
     let ticket = desk.store.get(&reference).await.unwrap().unwrap();
     assert_eq!(ticket.status, Status::FollowedUp);
     let actions: Vec<&str> = ticket.timeline.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["file", "dispatch", "schedule", "start", "complete", "follow_up"]);
+    assert_eq!(
+        actions,
+        [
+            "file",
+            "dispatch",
+            "schedule",
+            "start",
+            "complete",
+            "follow_up"
+        ]
+    );
     assert_eq!(ticket.timeline[1].actor.name, "王芳");
-    assert_eq!(ticket.follow_up.as_ref().and_then(|f| f.satisfaction), Some(5));
+    assert_eq!(
+        ticket.follow_up.as_ref().and_then(|f| f.satisfaction),
+        Some(5)
+    );
 
     // Done and followed up, it has left the open queues but not "all".
-    let open = desk.staff_get(Some(&li), "/desk/?view=department", true).await;
+    let open = desk
+        .staff_get(Some(&li), "/desk/?view=department", true)
+        .await;
     assert!(!open.body.contains(&reference));
-    let all = desk.staff_get(Some(&li), "/desk/?view=all&status=followed_up", true).await;
+    let all = desk
+        .staff_get(Some(&li), "/desk/?view=all&status=followed_up", true)
+        .await;
     assert!(all.body.contains(&reference));
     // The page shows the whole timeline in order, with the owner's
     // details to signed-in staff.
     let html = desk.staff_get(Some(&wang), &page(&reference), false).await;
     assert_eq!(html.status, 200);
     assert_eq!(html.header("cache-control"), Some("no-store"));
-    let order = ["业主提交", "派单", "预约上门", "开始处理", "完工，请业主验收", "记录回访"];
+    let order = [
+        "业主提交",
+        "派单",
+        "预约上门",
+        "开始处理",
+        "完工，请业主验收",
+        "记录回访",
+    ];
     let positions: Vec<usize> = order
         .iter()
         .map(|label| {
@@ -140,7 +201,10 @@ async fn a_repair_is_worked_to_its_end_without_script() {
         })
         .collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
-    assert!(html.body.contains("138 0013 8000"), "staff see the phone number");
+    assert!(
+        html.body.contains("138 0013 8000"),
+        "staff see the phone number"
+    );
 }
 
 #[tokio::test]
@@ -166,53 +230,109 @@ async fn refusals_say_what_is_wrong() {
         let answer = desk.staff_post(&wang, &dispatch, csrf, &inputs).await;
         assert_eq!(answer.status, 403, "{}", answer.body);
     }
-    assert_eq!(desk.store.get(&reference).await.unwrap().unwrap().version, 1);
+    assert_eq!(
+        desk.store.get(&reference).await.unwrap().unwrap().version,
+        1
+    );
 
     // A disallowed action: 409 with the reason.
     let follow_up = desk
-        .act(&wang, &reference, "follow_up", 1, serde_json::json!({ "reached": "yes", "satisfaction": "4" }))
+        .act(
+            &wang,
+            &reference,
+            "follow_up",
+            1,
+            serde_json::json!({ "reached": "yes", "satisfaction": "4" }),
+        )
         .await;
     assert_eq!(follow_up.status, 409);
     assert_eq!(follow_up.json()["error"], "not_allowed");
-    assert!(follow_up.json()["message"].as_str().unwrap().contains("待派单"));
+    assert!(
+        follow_up.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("待派单")
+    );
 
     // Invalid input: 422 naming the field; the HTML page keeps what was typed.
     let bad = desk
-        .act(&wang, &reference, "dispatch", 1, serde_json::json!({ "department": "nowhere" }))
+        .act(
+            &wang,
+            &reference,
+            "dispatch",
+            1,
+            serde_json::json!({ "department": "nowhere" }),
+        )
         .await;
     assert_eq!(bad.status, 422);
     assert!(bad.json()["errors"]["department"].is_string());
     let hold = desk
-        .staff_post(&wang, &dispatch, Some(&wang.csrf), &[("department", "engineering"), ("assignee", "ghost"), ("note", "请尽快"), ("version", "1")])
+        .staff_post(
+            &wang,
+            &dispatch,
+            Some(&wang.csrf),
+            &[
+                ("department", "engineering"),
+                ("assignee", "ghost"),
+                ("note", "请尽快"),
+                ("version", "1"),
+            ],
+        )
         .await;
     assert_eq!(hold.status, 422);
     assert!(hold.body.contains("请尽快"), "the note typed is kept");
 
     // Two people on the same version: the second is told who was first.
     let first = desk
-        .act(&wang, &reference, "dispatch", 1, serde_json::json!({ "department": "engineering" }))
+        .act(
+            &wang,
+            &reference,
+            "dispatch",
+            1,
+            serde_json::json!({ "department": "engineering" }),
+        )
         .await;
     assert_eq!(first.status, 200, "{}", first.body);
     desk.add_staff("sun", "孙客服", "desk").await;
     let sun = desk.sign_in("sun").await;
     let second = desk
-        .act(&sun, &reference, "cancel", 1, serde_json::json!({ "reason": "重复提交" }))
+        .act(
+            &sun,
+            &reference,
+            "cancel",
+            1,
+            serde_json::json!({ "reason": "重复提交" }),
+        )
         .await;
     assert_eq!(second.status, 409);
     assert_eq!(second.json()["error"], "conflict");
     assert_eq!(second.json()["changed_by"], "王芳");
     assert!(second.json()["message"].as_str().unwrap().contains("王芳"));
-    assert_eq!(desk.store.get(&reference).await.unwrap().unwrap().status, Status::Dispatched);
+    assert_eq!(
+        desk.store.get(&reference).await.unwrap().unwrap().status,
+        Status::Dispatched
+    );
 
     // A department sees its own tickets, and nothing of another's: 404,
     // exactly as for a ticket that does not exist.
     let chen = desk.sign_in("chen").await;
     let foreign = desk.staff_get(Some(&chen), &path, true).await;
     assert_eq!(foreign.status, 404);
-    let missing = desk.staff_get(Some(&chen), "/desk/tickets/BX-20261123-ZZZZZZ", true).await;
-    assert_eq!((foreign.status, foreign.body.as_str()), (missing.status, missing.body.as_str()));
+    let missing = desk
+        .staff_get(Some(&chen), "/desk/tickets/BX-20261123-ZZZZZZ", true)
+        .await;
+    assert_eq!(
+        (foreign.status, foreign.body.as_str()),
+        (missing.status, missing.body.as_str())
+    );
     let forced = desk
-        .act(&chen, &reference, "note", 2, serde_json::json!({ "note": "看看" }))
+        .act(
+            &chen,
+            &reference,
+            "note",
+            2,
+            serde_json::json!({ "note": "看看" }),
+        )
         .await;
     assert_eq!(forced.status, 404);
     let queue = desk.staff_get(Some(&chen), "/desk/?view=all", true).await;
@@ -220,11 +340,22 @@ async fn refusals_say_what_is_wrong() {
     // A department cannot take the desk's actions on its own tickets.
     let li = desk.sign_in("li").await;
     let cancel = desk
-        .act(&li, &reference, "cancel", 2, serde_json::json!({ "reason": "不修了" }))
+        .act(
+            &li,
+            &reference,
+            "cancel",
+            2,
+            serde_json::json!({ "reason": "不修了" }),
+        )
         .await;
     assert_eq!(cancel.status, 409);
     // Reports are the manager's.
-    assert_eq!(desk.staff_get(Some(&wang), "/desk/reports", true).await.status, 404);
+    assert_eq!(
+        desk.staff_get(Some(&wang), "/desk/reports", true)
+            .await
+            .status,
+        404
+    );
     let zhao = desk.sign_in("zhao").await;
     let report = desk.staff_get(Some(&zhao), "/desk/reports", true).await;
     assert_eq!(report.status, 200, "{}", report.body);
@@ -247,7 +378,10 @@ async fn sign_in_reveals_nothing_and_slows_guessing() {
     let wrong_password = attempt("wang", "not the password").await;
     let wrong_name = attempt("nobody", "not the password").await;
     assert_eq!(wrong_password.status, 401);
-    assert_eq!((wrong_password.status, wrong_password.body.as_str()), (wrong_name.status, wrong_name.body.as_str()));
+    assert_eq!(
+        (wrong_password.status, wrong_password.body.as_str()),
+        (wrong_name.status, wrong_name.body.as_str())
+    );
 
     // The cookie: HttpOnly, SameSite=Strict, Secure (outside `serve`).
     let ok = attempt("wang", PASSWORD).await;
@@ -280,12 +414,20 @@ async fn sign_in_reveals_nothing_and_slows_guessing() {
 async fn sessions_end_when_the_account_is_disabled_or_signed_out() {
     let desk = desk_with_staff().await;
     let wang = desk.sign_in("wang").await;
-    assert_eq!(desk.staff_get(Some(&wang), "/desk/", true).await.status, 200);
+    assert_eq!(
+        desk.staff_get(Some(&wang), "/desk/", true).await.status,
+        200
+    );
 
     // Signing out ends the session in the store, not just in the browser.
-    let out = desk.staff_post(&wang, "/desk/signout", Some(&wang.csrf), &[]).await;
+    let out = desk
+        .staff_post(&wang, "/desk/signout", Some(&wang.csrf), &[])
+        .await;
     assert_eq!(out.status, 303);
-    assert_eq!(desk.staff_get(Some(&wang), "/desk/", true).await.status, 401);
+    assert_eq!(
+        desk.staff_get(Some(&wang), "/desk/", true).await.status,
+        401
+    );
 
     // Disabling an account (desk-admin bumps its epoch) voids its sessions.
     let wang = desk.sign_in("wang").await;
@@ -293,7 +435,10 @@ async fn sessions_end_when_the_account_is_disabled_or_signed_out() {
     account.disabled = true;
     account.session_epoch += 1;
     desk.store.put_staff(&account, true).await.unwrap();
-    assert_eq!(desk.staff_get(Some(&wang), "/desk/", true).await.status, 401);
+    assert_eq!(
+        desk.staff_get(Some(&wang), "/desk/", true).await.status,
+        401
+    );
 }
 
 #[tokio::test]
@@ -313,18 +458,36 @@ async fn marking_a_ticket_serious_later_alerts_the_manager_once() {
 
     let li = desk.sign_in("li").await;
     let marked = desk
-        .act(&li, &reference, "mark_serious", 1, serde_json::json!({ "note": "楼下住户家中进水，损失较大" }))
+        .act(
+            &li,
+            &reference,
+            "mark_serious",
+            1,
+            serde_json::json!({ "note": "楼下住户家中进水，损失较大" }),
+        )
         .await;
     assert_eq!(marked.status, 200, "{}", marked.body);
     assert_eq!(send().await.sent, 1, "the manager's alert");
     assert_eq!(send().await.sent, 0, "and nothing twice");
 
     let alert = std::fs::read_to_string(outbox.join(format!("{reference}.serious.eml"))).unwrap();
-    assert!(alert.contains("To: manager@handbook.example.org"), "{alert}");
-    assert!(outbox.join(format!("{reference}.eml")).exists(), "the first email is kept");
+    assert!(
+        alert.contains("To: manager@handbook.example.org"),
+        "{alert}"
+    );
+    assert!(
+        outbox.join(format!("{reference}.eml")).exists(),
+        "the first email is kept"
+    );
     // Marked once: the action is no longer offered, and refused if forced.
     let again = desk
-        .act(&li, &reference, "mark_serious", 2, serde_json::json!({ "note": "再次" }))
+        .act(
+            &li,
+            &reference,
+            "mark_serious",
+            2,
+            serde_json::json!({ "note": "再次" }),
+        )
         .await;
     assert_eq!(again.status, 422);
 }
@@ -334,41 +497,92 @@ async fn the_owner_accepts_online_or_reopens_and_the_manager_hears_of_it() {
     let desk = desk_with_staff().await;
     let li = desk.sign_in("li").await;
     let (url, reference) = {
-        let url = desk.post_form("repair", &repair()).await.header("location").unwrap().to_owned();
+        let url = desk
+            .post_form("repair", &repair())
+            .await
+            .header("location")
+            .unwrap()
+            .to_owned();
         let (reference, _) = tests::desk::receipt_parts(&url);
         let done = desk
-            .act(&li, &reference, "complete", 1, serde_json::json!({ "note": "已修好" }))
+            .act(
+                &li,
+                &reference,
+                "complete",
+                1,
+                serde_json::json!({ "note": "已修好" }),
+            )
             .await;
         assert_eq!(done.status, 200, "{}", done.body);
         (url, reference)
     };
     let page = desk.get(&url).await;
-    assert!(page.body.contains("id=\"acceptance-heading\""), "the page asks once the work is done");
+    assert!(
+        page.body.contains("id=\"acceptance-heading\""),
+        "the page asks once the work is done"
+    );
 
     // A stale page and a bad rating are refused, and say why.
     let post = |url: String, pairs: Vec<(&'static str, &'static str)>| {
         let desk = &desk;
-        async move { desk.post(&url, "application/x-www-form-urlencoded", encode(&pairs)).await }
+        async move {
+            desk.post(&url, "application/x-www-form-urlencoded", encode(&pairs))
+                .await
+        }
     };
-    let stale = post(url.clone(), vec![("version", "1"), ("solved", "yes"), ("satisfaction", "5")]).await;
+    let stale = post(
+        url.clone(),
+        vec![("version", "1"), ("solved", "yes"), ("satisfaction", "5")],
+    )
+    .await;
     assert_eq!(stale.status, 409);
     assert!(stale.body.contains("页面已经过期"), "{}", stale.body);
-    assert!(!stale.body.contains("李师傅"), "owners are not told who changed it");
-    let unrated = post(url.clone(), vec![("version", "2"), ("solved", "yes"), ("comment", "很好")]).await;
+    assert!(
+        !stale.body.contains("李师傅"),
+        "owners are not told who changed it"
+    );
+    let unrated = post(
+        url.clone(),
+        vec![("version", "2"), ("solved", "yes"), ("comment", "很好")],
+    )
+    .await;
     assert_eq!(unrated.status, 422);
     assert!(unrated.body.contains("很好"), "the comment typed is kept");
 
-    let accepted = post(url.clone(), vec![("version", "2"), ("solved", "yes"), ("satisfaction", "5"), ("comment", "师傅很细心")]).await;
+    let accepted = post(
+        url.clone(),
+        vec![
+            ("version", "2"),
+            ("solved", "yes"),
+            ("satisfaction", "5"),
+            ("comment", "师傅很细心"),
+        ],
+    )
+    .await;
     assert_eq!(accepted.status, 303, "{}", accepted.body);
     assert_eq!(accepted.header("location"), Some(url.as_str()));
     let ticket = desk.store.get(&reference).await.unwrap().unwrap();
     assert_eq!(ticket.status, Status::FollowedUp);
     let last = ticket.timeline.last().unwrap();
-    assert_eq!((last.action.as_str(), last.actor.name.as_str(), last.actor.username.as_deref()), ("accept", "业主（在线）", None));
+    assert_eq!(
+        (
+            last.action.as_str(),
+            last.actor.name.as_str(),
+            last.actor.username.as_deref()
+        ),
+        ("accept", "业主（在线）", None)
+    );
     let page = desk.get(&url).await.body;
-    assert!(page.contains("您已验收，评价 5 分") && !page.contains("acceptance-heading"), "{page}");
+    assert!(
+        page.contains("您已验收，评价 5 分") && !page.contains("acceptance-heading"),
+        "{page}"
+    );
     // Twice is once: the ticket is no longer done.
-    let again = post(url.clone(), vec![("version", "3"), ("solved", "yes"), ("satisfaction", "5")]).await;
+    let again = post(
+        url.clone(),
+        vec![("version", "3"), ("solved", "yes"), ("satisfaction", "5")],
+    )
+    .await;
     assert_eq!(again.status, 409);
 
     // Not solved: reopened, first in the desk's new queue, the manager told.
@@ -376,24 +590,52 @@ async fn the_owner_accepts_online_or_reopens_and_the_manager_hears_of_it() {
         let mut other = repair();
         other.retain(|(k, _)| *k != "description");
         other.push(("description", "卫生间地漏返味，已经修过一次。"));
-        let url = desk.post_form("repair", &other).await.header("location").unwrap().to_owned();
+        let url = desk
+            .post_form("repair", &other)
+            .await
+            .header("location")
+            .unwrap()
+            .to_owned();
         let (reference, _) = tests::desk::receipt_parts(&url);
-        desk.act(&li, &reference, "complete", 1, serde_json::json!({ "note": "疏通了地漏" })).await;
+        desk.act(
+            &li,
+            &reference,
+            "complete",
+            1,
+            serde_json::json!({ "note": "疏通了地漏" }),
+        )
+        .await;
         (url, reference)
     };
     let outbox = desk.tmp.path().join("outbox");
     let transport: std::sync::Arc<dyn desk::mail::MailTransport> =
         std::sync::Arc::new(desk::mail::Outbox::new(&outbox));
-    let send = || tests::desk::notifier(&desk, std::sync::Arc::clone(&transport), chrono::Utc::now());
+    let send =
+        || tests::desk::notifier(&desk, std::sync::Arc::clone(&transport), chrono::Utc::now());
     send().run_once().await.unwrap();
-    let unhappy = post(url.clone(), vec![("version", "2"), ("solved", "no"), ("satisfaction", "4")]).await;
+    let unhappy = post(
+        url.clone(),
+        vec![("version", "2"), ("solved", "no"), ("satisfaction", "4")],
+    )
+    .await;
     assert_eq!(unhappy.status, 303, "{}", unhappy.body);
     let ticket = desk.store.get(&reference).await.unwrap().unwrap();
     assert_eq!((ticket.status, ticket.reopen_count), (Status::Reopened, 1));
     assert_eq!(send().run_once().await.unwrap().sent, 1);
-    let alert = std::fs::read_to_string(outbox.join(format!("{reference}.reopened-1.eml"))).unwrap();
-    assert!(alert.contains("To: manager@handbook.example.org"), "{alert}");
+    let alert =
+        std::fs::read_to_string(outbox.join(format!("{reference}.reopened-1.eml"))).unwrap();
+    assert!(
+        alert.contains("To: manager@handbook.example.org"),
+        "{alert}"
+    );
     let wang = desk.sign_in("wang").await;
-    let new = desk.staff_get(Some(&wang), "/desk/?view=new", true).await.json();
-    assert_eq!(new["queue"]["tickets"][0]["reference"], reference.as_str(), "reopened leads the queue");
+    let new = desk
+        .staff_get(Some(&wang), "/desk/?view=new", true)
+        .await
+        .json();
+    assert_eq!(
+        new["queue"]["tickets"][0]["reference"],
+        reference.as_str(),
+        "reopened leads the queue"
+    );
 }

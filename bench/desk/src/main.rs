@@ -121,7 +121,18 @@ impl Rng {
 
 // ------------------------------------------------------- what owners send
 
-const NAMES: &[&str] = &["王女士", "李先生", "张阿姨", "刘先生", "陈女士", "杨先生", "赵女士", "黄先生", "周阿姨", "吴先生"];
+const NAMES: &[&str] = &[
+    "王女士",
+    "李先生",
+    "张阿姨",
+    "刘先生",
+    "陈女士",
+    "杨先生",
+    "赵女士",
+    "黄先生",
+    "周阿姨",
+    "吴先生",
+];
 
 const REPAIR_CATEGORIES: &[(&str, u32)] = &[
     ("plumbing", 30),
@@ -193,7 +204,12 @@ fn unit(rng: &mut Rng) -> String {
 }
 
 fn phone(rng: &mut Rng) -> String {
-    format!("1{} {:04} {:04}", rng.range(30, 90), rng.range(0, 10_000), rng.range(0, 10_000))
+    format!(
+        "1{} {:04} {:04}",
+        rng.range(30, 90),
+        rng.range(0, 10_000),
+        rng.range(0, 10_000)
+    )
 }
 
 /// What an owner fills in, as the browser sends it.
@@ -202,16 +218,31 @@ fn submission(rng: &mut Rng) -> (&'static str, Vec<(String, String)>) {
     let kind = *rng.weighted(&[("repair", 70), ("complaint", 12), ("feedback", 18)]);
     match kind {
         "repair" => {
-            let urgency = if rng.chance(0.08) { "emergency" } else { "ordinary" };
+            let urgency = if rng.chance(0.08) {
+                "emergency"
+            } else {
+                "ordinary"
+            };
             pairs.extend([
                 ("unit", unit(rng)),
                 ("name", rng.pick(NAMES).to_string()),
                 ("phone", phone(rng)),
-                ("email", if rng.chance(0.3) { "owner@example.org".into() } else { String::new() }),
+                (
+                    "email",
+                    if rng.chance(0.3) {
+                        "owner@example.org".into()
+                    } else {
+                        String::new()
+                    },
+                ),
                 ("urgency", urgency.into()),
                 ("category", rng.weighted(REPAIR_CATEGORIES).to_string()),
                 ("description", rng.pick(REPAIR_TEXT).to_string()),
-                ("visit_time", rng.pick(&["morning", "afternoon", "evening", "any"]).to_string()),
+                (
+                    "visit_time",
+                    rng.pick(&["morning", "afternoon", "evening", "any"])
+                        .to_string(),
+                ),
                 ("consent", "on".into()),
             ]);
         }
@@ -222,7 +253,14 @@ fn submission(rng: &mut Rng) -> (&'static str, Vec<(String, String)>) {
                 ("phone", phone(rng)),
                 ("category", rng.weighted(COMPLAINT_CATEGORIES).to_string()),
                 ("description", rng.pick(COMPLAINT_TEXT).to_string()),
-                ("expectation", if rng.chance(0.5) { "希望尽快处理并给我答复。".into() } else { String::new() }),
+                (
+                    "expectation",
+                    if rng.chance(0.5) {
+                        "希望尽快处理并给我答复。".into()
+                    } else {
+                        String::new()
+                    },
+                ),
                 ("consent", "on".into()),
             ]);
         }
@@ -230,14 +268,38 @@ fn submission(rng: &mut Rng) -> (&'static str, Vec<(String, String)>) {
             pairs.extend([
                 ("topic", rng.weighted(FEEDBACK_TOPICS).to_string()),
                 ("suggestion", rng.pick(FEEDBACK_TEXT).to_string()),
-                ("unit", if rng.chance(0.7) { unit(rng) } else { String::new() }),
-                ("name", if rng.chance(0.6) { rng.pick(NAMES).to_string() } else { String::new() }),
-                ("phone", if rng.chance(0.5) { phone(rng) } else { String::new() }),
+                (
+                    "unit",
+                    if rng.chance(0.7) {
+                        unit(rng)
+                    } else {
+                        String::new()
+                    },
+                ),
+                (
+                    "name",
+                    if rng.chance(0.6) {
+                        rng.pick(NAMES).to_string()
+                    } else {
+                        String::new()
+                    },
+                ),
+                (
+                    "phone",
+                    if rng.chance(0.5) {
+                        phone(rng)
+                    } else {
+                        String::new()
+                    },
+                ),
                 ("consent", "on".into()),
             ]);
         }
     }
-    (kind, pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    (
+        kind,
+        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+    )
 }
 
 // ---------------------------------------------------------------- staff
@@ -284,7 +346,9 @@ struct Step {
 }
 
 fn local_input(offset: FixedOffset, t: DateTime<Utc>) -> String {
-    t.with_timezone(&offset).format("%Y-%m-%dT%H:%M").to_string()
+    t.with_timezone(&offset)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string()
 }
 
 /// The whole life a ticket would have; cut at "now" it leaves recent
@@ -294,7 +358,10 @@ fn story(rng: &mut Rng, ticket: &Ticket, auto_dispatch: bool, offset: FixedOffse
     let mut steps = Vec::new();
     let mut t = ticket.received_at;
     let i = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     };
     let mut department = ticket.department.clone();
     if ticket.kind == "repair" && ticket.category.as_deref() == Some("other") && rng.chance(0.7) {
@@ -326,11 +393,21 @@ fn story(rng: &mut Rng, ticket: &Ticket, auto_dispatch: bool, offset: FixedOffse
             u if u < 0.11 => rng.minutes(12 * 60, 3 * 24 * 60),
             _ => rng.minutes(5, 240),
         };
-        steps.push(Step { at: t, action: "dispatch", inputs: dispatch(&department, assignee), by: "wang" });
+        steps.push(Step {
+            at: t,
+            action: "dispatch",
+            inputs: dispatch(&department, assignee),
+            by: "wang",
+        });
     }
     if rng.chance(0.04) {
         t += rng.minutes(10, 2 * 24 * 60);
-        steps.push(Step { at: t, action: "cancel", inputs: i(&[("reason", "业主重复提交")]), by: "wang" });
+        steps.push(Step {
+            at: t,
+            action: "cancel",
+            inputs: i(&[("reason", "业主重复提交")]),
+            by: "wang",
+        });
         return steps;
     }
     if rng.chance(0.03) {
@@ -339,59 +416,152 @@ fn story(rng: &mut Rng, ticket: &Ticket, auto_dispatch: bool, offset: FixedOffse
     }
     if rng.chance(0.2) {
         t += rng.minutes(10, 300);
-        steps.push(Step { at: t, action: "call", inputs: i(&[("note", "已电话联系业主，确认问题和上门时间。")]), by });
+        steps.push(Step {
+            at: t,
+            action: "call",
+            inputs: i(&[("note", "已电话联系业主，确认问题和上门时间。")]),
+            by,
+        });
     }
     if ticket.kind == "repair" && ticket.urgency != "emergency" {
         t += rng.minutes(30, 360);
         let visit = t + rng.minutes(4 * 60, 48 * 60);
-        steps.push(Step { at: t, action: "schedule", inputs: i(&[("visit_at", &local_input(offset, visit))]), by });
+        steps.push(Step {
+            at: t,
+            action: "schedule",
+            inputs: i(&[("visit_at", &local_input(offset, visit))]),
+            by,
+        });
         t = visit;
     } else {
-        t += if ticket.urgency == "emergency" { rng.minutes(5, 60) } else { rng.minutes(30, 24 * 60) };
+        t += if ticket.urgency == "emergency" {
+            rng.minutes(5, 60)
+        } else {
+            rng.minutes(30, 24 * 60)
+        };
     }
-    steps.push(Step { at: t, action: "start", inputs: Vec::new(), by });
+    steps.push(Step {
+        at: t,
+        action: "start",
+        inputs: Vec::new(),
+        by,
+    });
     if ticket.kind == "repair" && rng.chance(0.10) {
         t += rng.minutes(30, 240);
-        steps.push(Step { at: t, action: "hold", inputs: i(&[("reason", "等待配件到货")]), by });
-        t += Duration::days(if rng.chance(0.3) { rng.range(10, 60) } else { rng.range(1, 7) });
-        steps.push(Step { at: t, action: "start", inputs: Vec::new(), by });
+        steps.push(Step {
+            at: t,
+            action: "hold",
+            inputs: i(&[("reason", "等待配件到货")]),
+            by,
+        });
+        t += Duration::days(if rng.chance(0.3) {
+            rng.range(10, 60)
+        } else {
+            rng.range(1, 7)
+        });
+        steps.push(Step {
+            at: t,
+            action: "start",
+            inputs: Vec::new(),
+            by,
+        });
     }
     if rng.chance(0.1) {
         t += rng.minutes(10, 120);
-        steps.push(Step { at: t, action: "note", inputs: i(&[("note", "已更换配件，待观察。")]), by });
+        steps.push(Step {
+            at: t,
+            action: "note",
+            inputs: i(&[("note", "已更换配件，待观察。")]),
+            by,
+        });
     }
-    t += if rng.chance(0.1) { rng.minutes(24 * 60, 5 * 24 * 60) } else { rng.minutes(20, 300) };
-    steps.push(Step { at: t, action: "complete", inputs: i(&[("note", "已处理完毕，业主现场确认。")]), by });
+    t += if rng.chance(0.1) {
+        rng.minutes(24 * 60, 5 * 24 * 60)
+    } else {
+        rng.minutes(20, 300)
+    };
+    steps.push(Step {
+        at: t,
+        action: "complete",
+        inputs: i(&[("note", "已处理完毕，业主现场确认。")]),
+        by,
+    });
     // 回访
-    t += if rng.chance(0.08) { Duration::days(rng.range(5, 30)) } else { rng.minutes(4 * 60, 96 * 60) };
+    t += if rng.chance(0.08) {
+        Duration::days(rng.range(5, 30))
+    } else {
+        rng.minutes(4 * 60, 96 * 60)
+    };
     if rng.chance(0.15) {
-        steps.push(Step { at: t, action: "follow_up", inputs: i(&[("reached", "no")]), by: "wang" });
+        steps.push(Step {
+            at: t,
+            action: "follow_up",
+            inputs: i(&[("reached", "no")]),
+            by: "wang",
+        });
         t += rng.minutes(12 * 60, 72 * 60);
     }
     if rng.chance(0.05) {
         steps.push(Step {
             at: t,
             action: "follow_up",
-            inputs: i(&[("reached", "yes"), ("satisfaction", "2"), ("comment", "问题又出现了"), ("reopen", "on")]),
+            inputs: i(&[
+                ("reached", "yes"),
+                ("satisfaction", "2"),
+                ("comment", "问题又出现了"),
+                ("reopen", "on"),
+            ]),
             by: "wang",
         });
-        t += if rng.chance(0.3) { rng.minutes(24 * 60, 5 * 24 * 60) } else { rng.minutes(10, 240) };
-        steps.push(Step { at: t, action: "dispatch", inputs: dispatch(&department, assignee), by: "wang" });
+        t += if rng.chance(0.3) {
+            rng.minutes(24 * 60, 5 * 24 * 60)
+        } else {
+            rng.minutes(10, 240)
+        };
+        steps.push(Step {
+            at: t,
+            action: "dispatch",
+            inputs: dispatch(&department, assignee),
+            by: "wang",
+        });
         t += rng.minutes(60, 48 * 60);
-        steps.push(Step { at: t, action: "start", inputs: Vec::new(), by });
+        steps.push(Step {
+            at: t,
+            action: "start",
+            inputs: Vec::new(),
+            by,
+        });
         t += rng.minutes(20, 300);
-        steps.push(Step { at: t, action: "complete", inputs: i(&[("note", "返修完成。")]), by });
+        steps.push(Step {
+            at: t,
+            action: "complete",
+            inputs: i(&[("note", "返修完成。")]),
+            by,
+        });
         t += rng.minutes(4 * 60, 72 * 60);
     }
     let score = *rng.weighted(&[("5", 50), ("4", 30), ("3", 15), ("2", 5)]);
     steps.push(Step {
         at: t,
         action: "follow_up",
-        inputs: i(&[("reached", "yes"), ("satisfaction", score), ("comment", "业主表示满意")]),
+        inputs: i(&[
+            ("reached", "yes"),
+            ("satisfaction", score),
+            ("comment", "业主表示满意"),
+        ]),
         by: "wang",
     });
-    t += if rng.chance(0.1) { Duration::days(rng.range(5, 40)) } else { rng.minutes(0, 48 * 60) };
-    steps.push(Step { at: t, action: "close", inputs: Vec::new(), by: "wang" });
+    t += if rng.chance(0.1) {
+        Duration::days(rng.range(5, 40))
+    } else {
+        rng.minutes(0, 48 * 60)
+    };
+    steps.push(Step {
+        at: t,
+        action: "close",
+        inputs: Vec::new(),
+        by: "wang",
+    });
     steps
 }
 
@@ -404,30 +574,112 @@ fn long_story(ticket: &Ticket, offset: FixedOffset) -> Vec<Step> {
         t
     };
     let i = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     };
     let visit = local_input(offset, ticket.received_at + Duration::minutes(24 * 60));
     vec![
-        Step { at: at(30), action: "dispatch", inputs: i(&[("department", "engineering"), ("assignee", "li")]), by: "wang" },
-        Step { at: at(20), action: "call", inputs: i(&[("note", "已联系业主，约定明天上午上门。")]), by: "li" },
-        Step { at: at(10), action: "schedule", inputs: i(&[("visit_at", &visit)]), by: "li" },
-        Step { at: at(24 * 60 - 60), action: "start", inputs: Vec::new(), by: "li" },
-        Step { at: at(90), action: "hold", inputs: i(&[("reason", "阀门型号特殊，等待配件到货")]), by: "li" },
-        Step { at: at(2 * 24 * 60), action: "note", inputs: i(&[("note", "配件已到，明天上门更换。")]), by: "li" },
-        Step { at: at(18 * 60), action: "start", inputs: Vec::new(), by: "li" },
-        Step { at: at(120), action: "complete", inputs: i(&[("note", "已更换进水阀。")]), by: "li" },
-        Step { at: at(24 * 60), action: "follow_up", inputs: i(&[("reached", "no")]), by: "wang" },
+        Step {
+            at: at(30),
+            action: "dispatch",
+            inputs: i(&[("department", "engineering"), ("assignee", "li")]),
+            by: "wang",
+        },
+        Step {
+            at: at(20),
+            action: "call",
+            inputs: i(&[("note", "已联系业主，约定明天上午上门。")]),
+            by: "li",
+        },
+        Step {
+            at: at(10),
+            action: "schedule",
+            inputs: i(&[("visit_at", &visit)]),
+            by: "li",
+        },
+        Step {
+            at: at(24 * 60 - 60),
+            action: "start",
+            inputs: Vec::new(),
+            by: "li",
+        },
+        Step {
+            at: at(90),
+            action: "hold",
+            inputs: i(&[("reason", "阀门型号特殊，等待配件到货")]),
+            by: "li",
+        },
+        Step {
+            at: at(2 * 24 * 60),
+            action: "note",
+            inputs: i(&[("note", "配件已到，明天上门更换。")]),
+            by: "li",
+        },
+        Step {
+            at: at(18 * 60),
+            action: "start",
+            inputs: Vec::new(),
+            by: "li",
+        },
+        Step {
+            at: at(120),
+            action: "complete",
+            inputs: i(&[("note", "已更换进水阀。")]),
+            by: "li",
+        },
         Step {
             at: at(24 * 60),
             action: "follow_up",
-            inputs: i(&[("reached", "yes"), ("satisfaction", "2"), ("comment", "又开始渗水"), ("reopen", "on")]),
+            inputs: i(&[("reached", "no")]),
             by: "wang",
         },
-        Step { at: at(30), action: "dispatch", inputs: i(&[("department", "engineering"), ("assignee", "zhao")]), by: "wang" },
-        Step { at: at(5 * 60), action: "start", inputs: Vec::new(), by: "zhao" },
-        Step { at: at(150), action: "complete", inputs: i(&[("note", "重新密封接口，试水两小时无渗漏。")]), by: "zhao" },
-        Step { at: at(2 * 24 * 60), action: "follow_up", inputs: i(&[("reached", "yes"), ("satisfaction", "4"), ("comment", "这次修好了")]), by: "wang" },
-        Step { at: at(60), action: "close", inputs: i(&[("note", "回访满意，关闭。")]), by: "wang" },
+        Step {
+            at: at(24 * 60),
+            action: "follow_up",
+            inputs: i(&[
+                ("reached", "yes"),
+                ("satisfaction", "2"),
+                ("comment", "又开始渗水"),
+                ("reopen", "on"),
+            ]),
+            by: "wang",
+        },
+        Step {
+            at: at(30),
+            action: "dispatch",
+            inputs: i(&[("department", "engineering"), ("assignee", "zhao")]),
+            by: "wang",
+        },
+        Step {
+            at: at(5 * 60),
+            action: "start",
+            inputs: Vec::new(),
+            by: "zhao",
+        },
+        Step {
+            at: at(150),
+            action: "complete",
+            inputs: i(&[("note", "重新密封接口，试水两小时无渗漏。")]),
+            by: "zhao",
+        },
+        Step {
+            at: at(2 * 24 * 60),
+            action: "follow_up",
+            inputs: i(&[
+                ("reached", "yes"),
+                ("satisfaction", "4"),
+                ("comment", "这次修好了"),
+            ]),
+            by: "wang",
+        },
+        Step {
+            at: at(60),
+            action: "close",
+            inputs: i(&[("note", "回访满意，关闭。")]),
+            by: "wang",
+        },
     ]
 }
 
@@ -459,7 +711,14 @@ fn load_desk(store: Arc<dyn TicketStore>) -> Desk {
 
 /// Fills a store at `path` with `count` tickets received over the `days`
 /// before `now`, plus the long-timeline ticket; staff accounts too.
-async fn fill(path: &Path, count: usize, days: i64, now: DateTime<Utc>, seed: u64, sign_ins: &[&str]) -> Filled {
+async fn fill(
+    path: &Path,
+    count: usize,
+    days: i64,
+    now: DateTime<Utc>,
+    seed: u64,
+    sign_ins: &[&str],
+) -> Filled {
     let store: Arc<dyn TicketStore> = Arc::new(SqliteStore::open(path).expect("the store opens"));
     let mut desk = load_desk(Arc::clone(&store));
     let offset = desk.clock.offset();
@@ -475,14 +734,24 @@ async fn fill(path: &Path, count: usize, days: i64, now: DateTime<Utc>, seed: u6
             session_epoch: 0,
             created_at: now - Duration::days(days + 30),
         };
-        store.put_staff(&staff, true).await.expect("an account is written");
+        store
+            .put_staff(&staff, true)
+            .await
+            .expect("an account is written");
     }
     let mut rng = Rng(seed);
     let mut received: Vec<DateTime<Utc>> = (0..count)
         .map(|_| now - Duration::seconds(rng.range(60, days * 24 * 3600)))
         .collect();
     received.sort();
-    let mut filled = Filled { long_reference: String::new(), cookies: Vec::new(), creates: 0, records: 0, mails: 0, seconds: 0.0 };
+    let mut filled = Filled {
+        long_reference: String::new(),
+        cookies: Vec::new(),
+        creates: 0,
+        records: 0,
+        mails: 0,
+        seconds: 0.0,
+    };
     let long_at = now - Duration::days(40);
     let mut jobs: Vec<(bool, DateTime<Utc>)> = received.into_iter().map(|t| (false, t)).collect();
     let long_index = jobs.partition_point(|(_, t)| *t < long_at);
@@ -495,9 +764,15 @@ async fn fill(path: &Path, count: usize, days: i64, now: DateTime<Utc>, seed: u6
             (
                 "repair",
                 [
-                    ("unit", "3-2-1502"), ("name", "王女士"), ("phone", "138 0013 8000"),
-                    ("email", "owner@example.org"), ("urgency", "ordinary"), ("category", "plumbing"),
-                    ("description", "卫生间进水阀漏水，关闭后仍有渗水。"), ("visit_time", "any"), ("consent", "on"),
+                    ("unit", "3-2-1502"),
+                    ("name", "王女士"),
+                    ("phone", "138 0013 8000"),
+                    ("email", "owner@example.org"),
+                    ("urgency", "ordinary"),
+                    ("category", "plumbing"),
+                    ("description", "卫生间进水阀漏水，关闭后仍有渗水。"),
+                    ("visit_time", "any"),
+                    ("consent", "on"),
                 ]
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -514,14 +789,22 @@ async fn fill(path: &Path, count: usize, days: i64, now: DateTime<Utc>, seed: u6
             .unwrap_or_else(|e| panic!("a generated {kind} is invalid: {:?}", e.errors));
         let auto_dispatch = valid.auto_dispatch;
         let token = format!("bench-{seed}-{n}");
-        let mut ticket = match desk.file(form, valid, Some(&token)).await.expect("a ticket is filed").created() {
+        let mut ticket = match desk
+            .file(form, valid, Some(&token))
+            .await
+            .expect("a ticket is filed")
+            .created()
+        {
             Created::New(t) => t,
             Created::Existing(t) => panic!("{} filed twice", t.reference),
         };
         filled.creates += 1;
         // The notifier sends the desk email within seconds.
         if at < now - Duration::minutes(10) {
-            store.mail_sent(&ticket.reference).await.expect("mail recorded");
+            store
+                .mail_sent(&ticket.reference)
+                .await
+                .expect("mail recorded");
             ticket.mail.sent = true;
             filled.mails += 1;
         }
@@ -537,9 +820,19 @@ async fn fill(path: &Path, count: usize, days: i64, now: DateTime<Utc>, seed: u6
                 departments: &departments,
                 staff: &known_staff,
             };
-            let (next, event) = workflow::apply(&ticket, step.action, &step.inputs, &actor(step.by), &context)
-                .unwrap_or_else(|e| panic!("{} on a {:?} ticket: {e}", step.action, ticket.status));
-            let change = Change { owes_mail: next.mail != ticket.mail, ticket: next, event };
+            let (next, event) = workflow::apply(
+                &ticket,
+                step.action,
+                &step.inputs,
+                &actor(step.by),
+                &context,
+            )
+            .unwrap_or_else(|e| panic!("{} on a {:?} ticket: {e}", step.action, ticket.status));
+            let change = Change {
+                owes_mail: next.mail != ticket.mail,
+                ticket: next,
+                event,
+            };
             store.record(&change).await.expect("a change is recorded");
             filled.records += 1;
             ticket = change.ticket;
@@ -592,7 +885,10 @@ async fn sign_in(store: &dyn TicketStore, username: &str) -> String {
 /// comes from disk; best effort.
 fn drop_cache(path: &Path) -> bool {
     // Dirty pages cannot be dropped: write them out first.
-    if std::fs::File::open(path).and_then(|f| f.sync_all()).is_err() {
+    if std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .is_err()
+    {
         return false;
     }
     std::process::Command::new("dd")
@@ -624,9 +920,19 @@ async fn get(router: &Router, path: &str, cookie: &str, json: bool) -> Answer {
     request
         .extensions_mut()
         .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
-    let response = router.clone().oneshot(request).await.expect("the router answers");
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("the router answers");
     let status = response.status();
-    let body = response.into_body().collect().await.expect("a body").to_bytes().to_vec();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes()
+        .to_vec();
     Answer { status, body }
 }
 
@@ -651,12 +957,19 @@ impl Figures {
     fn row(&mut self, what: &str, samples: &mut [f64], target: Option<f64>, note: &str) {
         samples.sort_by(|a, b| a.total_cmp(b));
         let n = samples.len();
-        let median = if n % 2 == 1 { samples[n / 2] } else { (samples[n / 2 - 1] + samples[n / 2]) / 2.0 };
+        let median = if n % 2 == 1 {
+            samples[n / 2]
+        } else {
+            (samples[n / 2 - 1] + samples[n / 2]) / 2.0
+        };
         let p95 = samples[((n as f64 * 0.95).ceil() as usize).clamp(1, n) - 1];
         let max = samples[n - 1];
         let (target_text, verdict) = match target {
             Some(t) if p95 < t => (format!("<{t:.0}ms"), "met".to_owned()),
-            Some(t) if median < t => (format!("<{t:.0}ms"), "MISSED at p95 (median met)".to_owned()),
+            Some(t) if median < t => (
+                format!("<{t:.0}ms"),
+                "MISSED at p95 (median met)".to_owned(),
+            ),
             Some(t) => (format!("<{t:.0}ms"), "MISSED".to_owned()),
             None => ("-".to_owned(), String::new()),
         };
@@ -664,7 +977,9 @@ impl Figures {
             if verdict == "met" {
                 self.met += 1;
             } else {
-                self.misses.push(format!("{what}: median {median:.1} ms, p95 {p95:.1} ms, target {target_text}"));
+                self.misses.push(format!(
+                    "{what}: median {median:.1} ms, p95 {p95:.1} ms, target {target_text}"
+                ));
             }
         }
         println!(
@@ -675,7 +990,11 @@ impl Figures {
             p95,
             max,
             target_text,
-            if note.is_empty() { String::new() } else { format!("  [{note}]") }
+            if note.is_empty() {
+                String::new()
+            } else {
+                format!("  [{note}]")
+            }
         );
     }
 }
@@ -692,14 +1011,23 @@ async fn measure(
     target: f64,
 ) {
     let first = get(router, path, cookie, json).await;
-    assert_eq!(first.status, StatusCode::OK, "{path}: {}", String::from_utf8_lossy(&first.body));
+    assert_eq!(
+        first.status,
+        StatusCode::OK,
+        "{path}: {}",
+        String::from_utf8_lossy(&first.body)
+    );
     let note = if json {
         let value: serde_json::Value = serde_json::from_slice(&first.body).expect("JSON");
         match value.get("queue") {
             Some(q) => format!(
                 "{} rows{}, {} KB",
                 q["count"],
-                if q["truncated"] == true { " (page full)" } else { "" },
+                if q["truncated"] == true {
+                    " (page full)"
+                } else {
+                    ""
+                },
                 first.body.len() / 1000
             ),
             None => format!(
@@ -750,10 +1078,19 @@ fn months(now: DateTime<Utc>, offset: FixedOffset) -> (String, Vec<String>, Mont
     (names[11].clone(), names, year_span)
 }
 
-async fn reports(figures: &mut Figures, desk: &Desk, label: &str, runs: usize, router: &Router, manager: &str) {
+async fn reports(
+    figures: &mut Figures,
+    desk: &Desk,
+    label: &str,
+    runs: usize,
+    router: &Router,
+    manager: &str,
+) {
     let store = desk.store.as_ref();
     let (last, twelve, year) = months(Utc::now(), desk.clock.offset());
-    let in_last = report::monthly(store, &desk.forms, &desk.clock, &last).await.expect("a report");
+    let in_last = report::monthly(store, &desk.forms, &desk.clock, &last)
+        .await
+        .expect("a report");
     let year_tickets = report::received_between(store, &desk.clock, year.from, year.to)
         .await
         .expect("a listing")
@@ -762,7 +1099,9 @@ async fn reports(figures: &mut Figures, desk: &Desk, label: &str, runs: usize, r
     let mut samples = Vec::new();
     for _ in 0..runs {
         let start = Instant::now();
-        report::monthly(store, &desk.forms, &desk.clock, &last).await.expect("a report");
+        report::monthly(store, &desk.forms, &desk.clock, &last)
+            .await
+            .expect("a report");
         samples.push(ms(start));
     }
     figures.row(
@@ -775,7 +1114,9 @@ async fn reports(figures: &mut Figures, desk: &Desk, label: &str, runs: usize, r
     for _ in 0..runs.div_ceil(4).max(3) {
         let start = Instant::now();
         for month in &twelve {
-            report::monthly(store, &desk.forms, &desk.clock, month).await.expect("a report");
+            report::monthly(store, &desk.forms, &desk.clock, month)
+                .await
+                .expect("a report");
         }
         samples.push(ms(start));
     }
@@ -803,18 +1144,37 @@ async fn reports(figures: &mut Figures, desk: &Desk, label: &str, runs: usize, r
         "received_between + summarize",
     );
     let path = format!("/desk/reports?month={last}");
-    measure(figures, router, &format!("{label}: GET {path} HTML"), &path, manager, false, runs, 200.0).await;
+    measure(
+        figures,
+        router,
+        &format!("{label}: GET {path} HTML"),
+        &path,
+        manager,
+        false,
+        runs,
+        200.0,
+    )
+    .await;
 }
 
 /// How the store's tickets are spread: statuses, overdue, assigned.
 async fn mix(store: &dyn TicketStore, now: DateTime<Utc>) -> String {
     let all = store
-        .list(&ListQuery { view: View::All, filters: Filters::default(), now, limit: usize::MAX })
+        .list(&ListQuery {
+            view: View::All,
+            filters: Filters::default(),
+            now,
+            limit: usize::MAX,
+        })
         .await
         .expect("a listing");
     let mut out = format!("{} tickets:", all.len());
     for s in Status::ALL {
-        out.push_str(&format!(" {} {},", s.as_str(), all.iter().filter(|t| t.status == s).count()));
+        out.push_str(&format!(
+            " {} {},",
+            s.as_str(),
+            all.iter().filter(|t| t.status == s).count()
+        ));
     }
     let kinds = ["repair", "complaint", "feedback"]
         .map(|k| format!("{k} {}", all.iter().filter(|t| t.kind == k).count()))
@@ -828,7 +1188,10 @@ async fn mix(store: &dyn TicketStore, now: DateTime<Utc>) -> String {
     ));
     let oldest = all.iter().map(|t| t.received_at).min();
     if let Some(oldest) = oldest {
-        out.push_str(&format!("; oldest received {} days ago", (now - oldest).num_days()));
+        out.push_str(&format!(
+            "; oldest received {} days ago",
+            (now - oldest).num_days()
+        ));
     }
     out
 }
@@ -856,14 +1219,29 @@ fn time_n(runs: usize, mut work: impl FnMut()) -> Vec<f64> {
 /// the order and limit pushed into SQL.
 async fn pieces(figures: &mut Figures, store: &dyn TicketStore, path: &Path, runs: usize) {
     let now = Utc::now();
-    let listing = |filters: Filters| ListQuery { view: View::All, filters, now, limit: 201 };
+    let listing = |filters: Filters| ListQuery {
+        view: View::All,
+        filters,
+        now,
+        limit: 201,
+    };
     let cases = [
         ("store.list(All), limit 201", Filters::default()),
         (
             "store.list(All, kind+category), limit 201",
-            Filters { kind: Some("repair".into()), category: Some("plumbing".into()), ..Filters::default() },
+            Filters {
+                kind: Some("repair".into()),
+                category: Some("plumbing".into()),
+                ..Filters::default()
+            },
         ),
-        ("store.list(All, unit=3-2), limit 201", Filters { unit: Some("3-2".into()), ..Filters::default() }),
+        (
+            "store.list(All, unit=3-2), limit 201",
+            Filters {
+                unit: Some("3-2".into()),
+                ..Filters::default()
+            },
+        ),
     ];
     for (what, filters) in cases {
         let query = listing(filters);
@@ -898,23 +1276,28 @@ async fn pieces(figures: &mut Figures, store: &dyn TicketStore, path: &Path, run
         let mut statement = conn.prepare_cached(sql).expect("a statement");
         let mut rows = statement.query([]).expect("a query");
         let mut n = 0usize;
-        let time = |text: Option<String>| text.map(|t| DateTime::parse_from_rfc3339(&t).expect("a time"));
+        let time =
+            |text: Option<String>| text.map(|t| DateTime::parse_from_rfc3339(&t).expect("a time"));
         while let Some(row) = rows.next().expect("a row") {
             let fields: Vec<(String, String)> =
-                serde_json::from_str(&row.get::<_, String>(2).expect("fields")).expect("fields JSON");
+                serde_json::from_str(&row.get::<_, String>(2).expect("fields"))
+                    .expect("fields JSON");
             let follow_up: Option<serde_json::Value> = row
                 .get::<_, Option<String>>(18)
                 .expect("follow-up")
                 .map(|f| serde_json::from_str(&f).expect("follow-up JSON"));
             let times = [3, 7, 12, 16, 17, 20].map(|i| time(row.get(i).expect("a time")));
-            let strings = [0, 1, 4, 5, 6, 13, 14, 21, 22].map(|i| row.get::<_, Option<String>>(i).expect("text"));
+            let strings = [0, 1, 4, 5, 6, 13, 14, 21, 22]
+                .map(|i| row.get::<_, Option<String>>(i).expect("text"));
             std::hint::black_box((fields, follow_up, times, strings));
             n += 1;
         }
         n
     };
     let plan = |sql: &str| -> String {
-        let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("a plan");
+        let mut statement = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("a plan");
         statement
             .query_map([], |r| r.get::<_, String>(3))
             .expect("a plan")
@@ -924,23 +1307,36 @@ async fn pieces(figures: &mut Figures, store: &dyn TicketStore, path: &Path, run
     };
     let statuses = Status::ALL.map(|s| format!("'{}'", s.as_str())).join(", ");
     let (last, _, _) = months(now, FixedOffset::east_opt(8 * 3600).expect("+08:00"));
-    let month = Month::parse(&last, FixedOffset::east_opt(8 * 3600).expect("+08:00")).expect("a month");
+    let month =
+        Month::parse(&last, FixedOffset::east_opt(8 * 3600).expect("+08:00")).expect("a month");
     let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let (from, to) = (stamp(month.from), stamp(month.to));
     let mut sqls = vec![
-        ("raw SQL: the all view's query (no LIMIT)", format!("SELECT {COLUMNS} FROM tickets WHERE status IN ({statuses})")),
-        ("raw SQL: every row, no WHERE (table scan)", format!("SELECT {COLUMNS} FROM tickets")),
+        (
+            "raw SQL: the all view's query (no LIMIT)",
+            format!("SELECT {COLUMNS} FROM tickets WHERE status IN ({statuses})"),
+        ),
+        (
+            "raw SQL: every row, no WHERE (table scan)",
+            format!("SELECT {COLUMNS} FROM tickets"),
+        ),
         (
             "raw SQL: + ORDER BY due_at, reference LIMIT 201",
-            format!("SELECT {COLUMNS} FROM tickets WHERE status IN ({statuses}) ORDER BY due_at, reference LIMIT 201"),
+            format!(
+                "SELECT {COLUMNS} FROM tickets WHERE status IN ({statuses}) ORDER BY due_at, reference LIMIT 201"
+            ),
         ),
         (
             "raw SQL: a month for the report (as listed)",
-            format!("SELECT {COLUMNS} FROM tickets WHERE status IN ({statuses}) AND received_at >= '{from}' AND received_at < '{to}'"),
+            format!(
+                "SELECT {COLUMNS} FROM tickets WHERE status IN ({statuses}) AND received_at >= '{from}' AND received_at < '{to}'"
+            ),
         ),
         (
             "raw SQL: a month, without status IN",
-            format!("SELECT {COLUMNS} FROM tickets WHERE received_at >= '{from}' AND received_at < '{to}'"),
+            format!(
+                "SELECT {COLUMNS} FROM tickets WHERE received_at >= '{from}' AND received_at < '{to}'"
+            ),
         ),
     ];
     for (what, sql) in &sqls {
@@ -948,14 +1344,24 @@ async fn pieces(figures: &mut Figures, store: &dyn TicketStore, path: &Path, run
         let mut samples = time_n(runs, || {
             read(sql);
         });
-        figures.row(what, &mut samples, None, &format!("{rows} rows; plan: {}", plan(sql)));
+        figures.row(
+            what,
+            &mut samples,
+            None,
+            &format!("{rows} rows; plan: {}", plan(sql)),
+        );
     }
     let all = format!("SELECT {COLUMNS} FROM tickets WHERE status IN ({statuses})");
     decode(&all);
     let mut samples = time_n(runs, || {
         decode(&all);
     });
-    figures.row("raw SQL + decode every row (fields JSON, times)", &mut samples, None, "the all view's query");
+    figures.row(
+        "raw SQL + decode every row (fields JSON, times)",
+        &mut samples,
+        None,
+        "the all view's query",
+    );
     // What an index on the all view's order would do (the scratch copy only).
     conn.execute_batch("CREATE INDEX bench_by_due ON tickets (due_at, reference)")
         .expect("an index on the copy");
@@ -969,7 +1375,12 @@ async fn pieces(figures: &mut Figures, store: &dyn TicketStore, path: &Path, run
         let mut samples = time_n(runs, || {
             read(sql);
         });
-        figures.row(what, &mut samples, None, &format!("{rows} rows; plan: {}", plan(sql)));
+        figures.row(
+            what,
+            &mut samples,
+            None,
+            &format!("{rows} rows; plan: {}", plan(sql)),
+        );
     }
     drop(conn);
     let _ = std::fs::remove_file(&scratch);
@@ -988,12 +1399,20 @@ fn load_average() -> String {
 fn fill_dir(requested: Option<PathBuf>) -> tempfile::TempDir {
     let base = requested.unwrap_or_else(|| {
         let shm = PathBuf::from("/dev/shm");
-        if shm.is_dir() { shm } else { std::env::temp_dir() }
+        if shm.is_dir() {
+            shm
+        } else {
+            std::env::temp_dir()
+        }
     });
     tempfile::Builder::new()
         .prefix("desk-bench-fill.")
         .tempdir_in(&base)
-        .or_else(|_| tempfile::Builder::new().prefix("desk-bench-fill.").tempdir())
+        .or_else(|_| {
+            tempfile::Builder::new()
+                .prefix("desk-bench-fill.")
+                .tempdir()
+        })
         .expect("a folder to fill the store in")
 }
 
@@ -1006,9 +1425,19 @@ async fn main() {
         .tempdir()
         .expect("a temporary folder");
     let fill_at = fill_dir(o.fill_dir.clone());
-    let mut figures = Figures { misses: Vec::new(), met: 0 };
-    println!("== desk bench: {} tickets over 13 months, {} over 12 months; {} requests a figure", o.tickets, o.year_tickets, o.requests);
-    println!("   filled in {} (copied to {} to measure)", fill_at.path().display(), disk.path().display());
+    let mut figures = Figures {
+        misses: Vec::new(),
+        met: 0,
+    };
+    println!(
+        "== desk bench: {} tickets over 13 months, {} over 12 months; {} requests a figure",
+        o.tickets, o.year_tickets, o.requests
+    );
+    println!(
+        "   filled in {} (copied to {} to measure)",
+        fill_at.path().display(),
+        disk.path().display()
+    );
     println!("   load average at the start: {}", load_average());
 
     // --- fill
@@ -1030,7 +1459,15 @@ async fn main() {
         year.creates, year.seconds, year.records
     );
     if o.disk_sample > 0 {
-        let sample = fill(&disk.path().join("sample.sqlite3"), o.disk_sample, 396, now, 3, &[]).await;
+        let sample = fill(
+            &disk.path().join("sample.sqlite3"),
+            o.disk_sample,
+            396,
+            now,
+            3,
+            &[],
+        )
+        .await;
         let per_ticket = sample.seconds / sample.creates as f64;
         println!(
             "fill on disk (synchronous=FULL), sample of {}: {:.2} ms a ticket ({:.1} writes each) → about {:.0} s for {} tickets",
@@ -1062,7 +1499,8 @@ async fn main() {
     for path in ["/desk/", "/desk/?view=all"] {
         let dropped = drop_cache(&big_path);
         let start = Instant::now();
-        let store: Arc<dyn TicketStore> = Arc::new(SqliteStore::open(&big_path).expect("the store opens"));
+        let store: Arc<dyn TicketStore> =
+            Arc::new(SqliteStore::open(&big_path).expect("the store opens"));
         let open_ms = ms(start);
         let start = Instant::now();
         let desk = Arc::new(load_desk(Arc::clone(&store)));
@@ -1072,22 +1510,35 @@ async fn main() {
         let start = Instant::now();
         let first = get(&router, path, cookie, false).await;
         let first_ms = ms(start);
-        assert_eq!(first.status, StatusCode::OK, "{}", String::from_utf8_lossy(&first.body));
+        assert_eq!(
+            first.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&first.body)
+        );
         let start = Instant::now();
         get(&router, path, cookie, false).await;
         let second_ms = ms(start);
         cold.push((path, dropped, open_ms, load_ms, first_ms, second_ms));
     }
-    let store: Arc<dyn TicketStore> = Arc::new(SqliteStore::open(&big_path).expect("the store opens"));
+    let store: Arc<dyn TicketStore> =
+        Arc::new(SqliteStore::open(&big_path).expect("the store opens"));
     let desk = Arc::new(load_desk(Arc::clone(&store)));
     let router = desk::http::router(Arc::clone(&desk));
     let (desk_cookie, manager_cookie) = (big.cookies[0].clone(), big.cookies[1].clone());
     println!("mix: {}", mix(store.as_ref(), Utc::now()).await);
     println!();
-    println!("== cold start ({} tickets): open the file fresh, Desk::load, first request", big.creates);
+    println!(
+        "== cold start ({} tickets): open the file fresh, Desk::load, first request",
+        big.creates
+    );
     Figures::header();
     for (path, dropped, open_ms, load_ms, first_ms, second_ms) in cold {
-        let cache = if dropped { "page cache dropped" } else { "page cache NOT dropped (no GNU dd)" };
+        let cache = if dropped {
+            "page cache dropped"
+        } else {
+            "page cache NOT dropped (no GNU dd)"
+        };
         figures.row(
             &format!("cold: first GET {path} HTML"),
             &mut [first_ms],
@@ -1104,24 +1555,64 @@ async fn main() {
 
     // --- queues, ticket page
     println!();
-    println!("== staff app over the router, signed in as the desk ({} tickets)", big.creates);
+    println!(
+        "== staff app over the router, signed in as the desk ({} tickets)",
+        big.creates
+    );
     Figures::header();
-    let queues: Vec<(String, String)> = ["new", "mine", "department", "overdue", "waiting", "follow_up", "all"]
-        .iter()
-        .map(|v| (format!("queue {v}"), format!("/desk/?view={v}")))
-        .chain([
-            ("queue all, kind=repair&category=plumbing".to_owned(), "/desk/?view=all&kind=repair&category=plumbing".to_owned()),
-            ("queue all, unit=3-2 (prefix)".to_owned(), "/desk/?view=all&unit=3-2".to_owned()),
-            ("queue overdue, kind=repair&unit=3-2".to_owned(), "/desk/?view=overdue&kind=repair&unit=3-2".to_owned()),
-        ])
-        .collect();
+    let queues: Vec<(String, String)> = [
+        "new",
+        "mine",
+        "department",
+        "overdue",
+        "waiting",
+        "follow_up",
+        "all",
+    ]
+    .iter()
+    .map(|v| (format!("queue {v}"), format!("/desk/?view={v}")))
+    .chain([
+        (
+            "queue all, kind=repair&category=plumbing".to_owned(),
+            "/desk/?view=all&kind=repair&category=plumbing".to_owned(),
+        ),
+        (
+            "queue all, unit=3-2 (prefix)".to_owned(),
+            "/desk/?view=all&unit=3-2".to_owned(),
+        ),
+        (
+            "queue overdue, kind=repair&unit=3-2".to_owned(),
+            "/desk/?view=overdue&kind=repair&unit=3-2".to_owned(),
+        ),
+    ])
+    .collect();
     let ticket_path = format!("/desk/tickets/{}", big.long_reference);
     for json in [false, true] {
         let format = if json { "JSON" } else { "HTML" };
         for (what, path) in &queues {
-            measure(&mut figures, &router, &format!("{what} {format}"), path, &desk_cookie, json, o.requests, 50.0).await;
+            measure(
+                &mut figures,
+                &router,
+                &format!("{what} {format}"),
+                path,
+                &desk_cookie,
+                json,
+                o.requests,
+                50.0,
+            )
+            .await;
         }
-        measure(&mut figures, &router, &format!("ticket page (long timeline) {format}"), &ticket_path, &desk_cookie, json, o.requests, 20.0).await;
+        measure(
+            &mut figures,
+            &router,
+            &format!("ticket page (long timeline) {format}"),
+            &ticket_path,
+            &desk_cookie,
+            json,
+            o.requests,
+            20.0,
+        )
+        .await;
     }
 
     println!();
@@ -1133,22 +1624,57 @@ async fn main() {
     println!();
     println!("== reports (signed in as the manager for the HTTP page)");
     Figures::header();
-    reports(&mut figures, &desk, &format!("{} store", big.creates), o.requests.min(20), &router, &manager_cookie).await;
+    reports(
+        &mut figures,
+        &desk,
+        &format!("{} store", big.creates),
+        o.requests.min(20),
+        &router,
+        &manager_cookie,
+    )
+    .await;
     drop(router);
     drop(desk);
     drop(store);
-    let year_store: Arc<dyn TicketStore> = Arc::new(SqliteStore::open(&year_path).expect("the store opens"));
+    let year_store: Arc<dyn TicketStore> =
+        Arc::new(SqliteStore::open(&year_path).expect("the store opens"));
     let year_desk = Arc::new(load_desk(Arc::clone(&year_store)));
     let year_router = desk::http::router(Arc::clone(&year_desk));
     let year_manager = year.cookies[1].clone();
-    println!("year store mix: {}", mix(year_store.as_ref(), Utc::now()).await);
-    reports(&mut figures, &year_desk, &format!("{} store", year.creates), o.requests.min(20), &year_router, &year_manager).await;
+    println!(
+        "year store mix: {}",
+        mix(year_store.as_ref(), Utc::now()).await
+    );
+    reports(
+        &mut figures,
+        &year_desk,
+        &format!("{} store", year.creates),
+        o.requests.min(20),
+        &year_router,
+        &year_manager,
+    )
+    .await;
     let year_desk_cookie = year.cookies[0].clone();
-    measure(&mut figures, &year_router, &format!("{} store: queue all HTML", year.creates), "/desk/?view=all", &year_desk_cookie, false, o.requests, 50.0).await;
+    measure(
+        &mut figures,
+        &year_router,
+        &format!("{} store: queue all HTML", year.creates),
+        "/desk/?view=all",
+        &year_desk_cookie,
+        false,
+        o.requests,
+        50.0,
+    )
+    .await;
 
     // --- summary
     println!();
-    println!("== {} targets met, {} missed (load average at the end: {})", figures.met, figures.misses.len(), load_average());
+    println!(
+        "== {} targets met, {} missed (load average at the end: {})",
+        figures.met,
+        figures.misses.len(),
+        load_average()
+    );
     for miss in &figures.misses {
         println!("MISSED  {miss}");
     }

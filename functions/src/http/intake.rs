@@ -43,7 +43,10 @@ pub async fn read(headers: &HeaderMap, body: Body) -> Result<Submission, IntakeE
 }
 
 /// The body's (name, value) pairs in the order sent.
-pub async fn read_pairs(headers: &HeaderMap, body: Body) -> Result<Vec<(String, String)>, IntakeError> {
+pub async fn read_pairs(
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Vec<(String, String)>, IntakeError> {
     let encoding = encoding(headers).ok_or(IntakeError::UnsupportedType)?;
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -119,7 +122,8 @@ mod tests {
     #[test]
     fn form_encoding_decodes_plus_and_percent() {
         let s = Submission::from_pairs(
-            parse_form(b"unit=3-2-1502&description=%E6%BC%8F%E6%B0%B4+%E4%BA%86&empty=&flag").unwrap(),
+            parse_form(b"unit=3-2-1502&description=%E6%BC%8F%E6%B0%B4+%E4%BA%86&empty=&flag")
+                .unwrap(),
         );
         assert_eq!(s.get("description"), Some("漏水 了"));
         assert_eq!(s.get("empty"), Some(""));

@@ -29,7 +29,10 @@ pub fn router(desk: Arc<Desk>) -> Router {
             "/forms/{kind}",
             post(submit::submit).get(submit::to_form_page),
         )
-        .route("/forms/{kind}/received/{reference}", get(receipt::without_key))
+        .route(
+            "/forms/{kind}/received/{reference}",
+            get(receipt::without_key),
+        )
         .route("/track", get(track::page).post(track::look_up))
         .route(
             "/forms/{kind}/received/{reference}/{key}",

@@ -110,7 +110,9 @@ pub async fn answer(
             tracing::error!(error = %e, "recording an owner's answer failed");
             return reply::unavailable(format);
         }
-        Err(ActError::Invalid { field, message }) => (StatusCode::UNPROCESSABLE_ENTITY, message, Some(field)),
+        Err(ActError::Invalid { field, message }) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, message, Some(field))
+        }
         Err(other) => (StatusCode::CONFLICT, other.to_string(), None),
     };
     if format == Format::Json {
@@ -198,8 +200,14 @@ fn page(
             // A private address: never cached by anyone in between, and
             // never passed on as a referrer.
             let headers = response.headers_mut();
-            headers.insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-            headers.insert(axum::http::header::REFERRER_POLICY, axum::http::HeaderValue::from_static("no-referrer"));
+            headers.insert(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+            headers.insert(
+                axum::http::header::REFERRER_POLICY,
+                axum::http::HeaderValue::from_static("no-referrer"),
+            );
             response
         }
         Err(e) => {
@@ -242,7 +250,10 @@ fn owner_step(desk: &Desk, event: &Event) -> Option<ReceiptStep> {
             .detail("visit_at")
             .and_then(|v| chrono::DateTime::parse_from_rfc3339(v).ok())
         {
-            Some(at) => format!("已约定上门时间：{}", desk.clock.display(at.with_timezone(&chrono::Utc))),
+            Some(at) => format!(
+                "已约定上门时间：{}",
+                desk.clock.display(at.with_timezone(&chrono::Utc))
+            ),
             None => "已约定上门时间".to_owned(),
         },
         "start" => "开始处理".to_owned(),
@@ -250,7 +261,9 @@ fn owner_step(desk: &Desk, event: &Event) -> Option<ReceiptStep> {
         "complete" => "已处理完毕，请您验收".to_owned(),
         "follow_up" if event.to == Status::Done => return None,
         "follow_up" => "客服中心已回访".to_owned(),
-        "accept" if event.to == Status::Reopened => "您反馈问题未解决或不满意，已重新处理，物业经理会跟进".to_owned(),
+        "accept" if event.to == Status::Reopened => {
+            "您反馈问题未解决或不满意，已重新处理，物业经理会跟进".to_owned()
+        }
         "accept" => match event.detail("satisfaction") {
             Some(score) => format!("您已验收，评价 {score} 分，谢谢"),
             None => "您已验收，谢谢".to_owned(),

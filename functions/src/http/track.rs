@@ -74,11 +74,16 @@ pub async fn look_up(
     let window = now.duration_trunc(WINDOW).unwrap_or(now);
     match desk
         .store
-        .count_hit(&format!("track#{}#{}", client.0, window.timestamp()), window + WINDOW)
+        .count_hit(
+            &format!("track#{}#{}", client.0, window.timestamp()),
+            window + WINDOW,
+        )
         .await
     {
         Ok(count) if count <= PER_CLIENT => {}
-        Ok(_) => return reply::too_many(format, (window + WINDOW - now).num_seconds().max(1) as u64),
+        Ok(_) => {
+            return reply::too_many(format, (window + WINDOW - now).num_seconds().max(1) as u64);
+        }
         Err(e) => {
             tracing::error!(error = %e, "the lookup throttle failed");
             return reply::unavailable(format);
@@ -93,7 +98,11 @@ pub async fn look_up(
         .collect::<String>()
         .to_ascii_uppercase();
     let digits = form.get("phone_last4").unwrap_or("").trim();
-    let lookup = if is_reference(&typed) { typed.as_str() } else { NO_SUCH_REFERENCE };
+    let lookup = if is_reference(&typed) {
+        typed.as_str()
+    } else {
+        NO_SUCH_REFERENCE
+    };
     let ticket = match desk.store.get(lookup).await {
         Ok(ticket) => ticket,
         Err(e) => {
@@ -102,11 +111,23 @@ pub async fn look_up(
         }
     };
     let found = ticket.filter(|t| {
-        let phone: String = t.field("phone").unwrap_or("").chars().filter(char::is_ascii_digit).collect();
+        let phone: String = t
+            .field("phone")
+            .unwrap_or("")
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
         let last4 = phone.get(phone.len().saturating_sub(4)..).unwrap_or("");
         phone.len() >= 4 && digits.len() == 4 && accounts::same_secret(last4, digits)
     });
-    tracing::info!(outcome = if found.is_some() { "track_found" } else { "track_refused" }, "status lookup");
+    tracing::info!(
+        outcome = if found.is_some() {
+            "track_found"
+        } else {
+            "track_refused"
+        },
+        "status lookup"
+    );
     let Some(ticket) = found else {
         let text = "没有找到与这个编号和电话后四位都相符的请求。请核对回执上的编号；没有留电话的，请致电客服中心查询。";
         return match format {
@@ -118,7 +139,11 @@ pub async fn look_up(
     let Ok(key) = accounts::random_token() else {
         return reply::unavailable(format);
     };
-    if let Err(e) = desk.store.add_status_key(&ticket.reference, &accounts::hash_token(&key)).await {
+    if let Err(e) = desk
+        .store
+        .add_status_key(&ticket.reference, &accounts::hash_token(&key))
+        .await
+    {
         tracing::error!(error = %e, "storing a status key failed");
         return reply::unavailable(format);
     }
@@ -126,7 +151,11 @@ pub async fn look_up(
     match format {
         Format::Json => {
             use axum::response::IntoResponse;
-            (StatusCode::OK, axum::Json(serde_json::json!({ "status_url": url }))).into_response()
+            (
+                StatusCode::OK,
+                axum::Json(serde_json::json!({ "status_url": url })),
+            )
+                .into_response()
         }
         Format::Html => super::staff::redirect(&url),
     }

@@ -123,7 +123,9 @@ impl Composer {
         let heading = match ticket.mail.purpose {
             MailPurpose::New => format!("新的{}：{}", form.noun, ticket.reference),
             MailPurpose::Serious => format!("严重事项，请物业经理跟进：{}", ticket.reference),
-            MailPurpose::Reopened => format!("业主对处理结果不满意，工单已重新处理：{}", ticket.reference),
+            MailPurpose::Reopened => {
+                format!("业主对处理结果不满意，工单已重新处理：{}", ticket.reference)
+            }
         };
         Ok(DeskEmail {
             to,

@@ -95,7 +95,9 @@ pub enum View {
     /// Done before `done_before` and still without the owner's acceptance
     /// or the desk's 回访: the owner had their time to answer online, now
     /// the desk calls.
-    AwaitingFollowUp { done_before: DateTime<Utc> },
+    AwaitingFollowUp {
+        done_before: DateTime<Utc>,
+    },
     All,
 }
 

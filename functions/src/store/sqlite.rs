@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{Change, Created, Idempotency, ListQuery, StoreError, TicketStore, View, sort_queue, timestamp};
+use super::{
+    Change, Created, Idempotency, ListQuery, StoreError, TicketStore, View, sort_queue, timestamp,
+};
 use crate::accounts::{Session, Staff};
 use crate::ticket::{Event, MailPurpose, MailState, Status, Ticket};
 
@@ -154,7 +156,9 @@ fn conversion(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Er
 }
 
 fn add_columns(conn: &Connection) -> Result<(), StoreError> {
-    let mut statement = conn.prepare("PRAGMA table_info(tickets)").map_err(backend)?;
+    let mut statement = conn
+        .prepare("PRAGMA table_info(tickets)")
+        .map_err(backend)?;
     let existing: Vec<String> = statement
         .query_map([], |r| r.get::<_, String>(1))
         .map_err(backend)?
@@ -162,8 +166,10 @@ fn add_columns(conn: &Connection) -> Result<(), StoreError> {
         .map_err(backend)?;
     for (name, definition) in ADDED_COLUMNS {
         if !existing.iter().any(|c| c == name) {
-            conn.execute_batch(&format!("ALTER TABLE tickets ADD COLUMN {name} {definition}"))
-                .map_err(backend)?;
+            conn.execute_batch(&format!(
+                "ALTER TABLE tickets ADD COLUMN {name} {definition}"
+            ))
+            .map_err(backend)?;
         }
     }
     Ok(())
@@ -492,7 +498,11 @@ impl TicketStore for SqliteStore {
         self.with(move |conn| {
             let tx = conn.transaction().map_err(backend)?;
             let keys: Option<String> = tx
-                .query_row("SELECT status_keys FROM tickets WHERE reference = ?1", [&reference], |r| r.get(0))
+                .query_row(
+                    "SELECT status_keys FROM tickets WHERE reference = ?1",
+                    [&reference],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(backend)?;
             let Some(keys) = keys else {
@@ -630,7 +640,11 @@ impl TicketStore for SqliteStore {
         let username = username.to_owned();
         self.with(move |conn| {
             let account: Option<String> = conn
-                .query_row("SELECT account FROM staff WHERE username = ?1", [username], |r| r.get(0))
+                .query_row(
+                    "SELECT account FROM staff WHERE username = ?1",
+                    [username],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(backend)?;
             account
@@ -680,7 +694,11 @@ impl TicketStore for SqliteStore {
         let id_hash = id_hash.to_owned();
         self.with(move |conn| {
             let session: Option<String> = conn
-                .query_row("SELECT session FROM sessions WHERE id_hash = ?1", [id_hash], |r| r.get(0))
+                .query_row(
+                    "SELECT session FROM sessions WHERE id_hash = ?1",
+                    [id_hash],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(backend)?;
             session

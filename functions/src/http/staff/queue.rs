@@ -54,7 +54,9 @@ const VIEWS: &[(&str, &str)] = &[
 ];
 
 fn views_for(role: &Role) -> impl Iterator<Item = &'static (&'static str, &'static str)> + '_ {
-    VIEWS.iter().filter(|(id, _)| *id != "new" || role.is_desk())
+    VIEWS
+        .iter()
+        .filter(|(id, _)| *id != "new" || role.is_desk())
 }
 
 fn default_view(role: &Role) -> &'static str {
@@ -128,13 +130,14 @@ pub async fn queue(
         now: desk.clock.now(),
         limit: PAGE + 1,
     };
-    let (tickets, accounts) = match tokio::try_join!(desk.store.list(&query), desk.store.list_staff()) {
-        Ok(found) => found,
-        Err(e) => {
-            tracing::error!(error = %e, "listing a queue failed");
-            return reply::unavailable(format);
-        }
-    };
+    let (tickets, accounts) =
+        match tokio::try_join!(desk.store.list(&query), desk.store.list_staff()) {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::error!(error = %e, "listing a queue failed");
+                return reply::unavailable(format);
+            }
+        };
     let names = Names {
         desk: &desk,
         staff: &accounts,
@@ -228,7 +231,11 @@ fn filters(desk: &Desk, staff: &Staff, p: &QueueParams) -> (Filters, Option<Stri
         }
         match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
             Ok(date) => {
-                let date = if next_day { date.succ_opt().unwrap_or(date) } else { date };
+                let date = if next_day {
+                    date.succ_opt().unwrap_or(date)
+                } else {
+                    date
+                };
                 let midnight = date.and_hms_opt(0, 0, 0)?;
                 desk.clock
                     .offset()

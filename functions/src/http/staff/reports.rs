@@ -40,9 +40,16 @@ pub async fn monthly(
     let month = month
         .month
         .filter(|m| !m.trim().is_empty())
-        .unwrap_or_else(|| desk.clock.local(desk.clock.now()).format("%Y-%m").to_string());
+        .unwrap_or_else(|| {
+            desk.clock
+                .local(desk.clock.now())
+                .format("%Y-%m")
+                .to_string()
+        });
     let (report, error, status) =
-        match crate::report::monthly(desk.store.as_ref(), &desk.forms, &desk.clock, month.trim()).await {
+        match crate::report::monthly(desk.store.as_ref(), &desk.forms, &desk.clock, month.trim())
+            .await
+        {
             Ok(report) => (Some(report), None, StatusCode::OK),
             Err(crate::report::ReportError::Store(e)) => {
                 tracing::error!(error = %e, "a report failed");
@@ -74,7 +81,11 @@ struct AccountRow {
     enabled: bool,
 }
 
-pub async fn staff(State(desk): State<Arc<Desk>>, signed_in: SignedIn, headers: HeaderMap) -> Response {
+pub async fn staff(
+    State(desk): State<Arc<Desk>>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+) -> Response {
     let format = Format::of(&headers);
     if !signed_in.staff.role.is_manager() {
         return not_found(&desk, format);

@@ -116,7 +116,13 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// A cookie only the staff app's pages receive, never readable by script.
-pub fn set_cookie(desk: &Desk, response: &mut Response, name: &str, value: &str, max_age: Option<i64>) {
+pub fn set_cookie(
+    desk: &Desk,
+    response: &mut Response,
+    name: &str,
+    value: &str,
+    max_age: Option<i64>,
+) {
     let mut cookie = Cookie::build((name.to_owned(), value.to_owned()))
         .path("/desk")
         .http_only(true)

@@ -54,7 +54,9 @@ struct SignInView {
 fn safe_next(desk: &Desk, next: Option<&str>) -> String {
     let home = staff_url(desk, "/");
     match next {
-        Some(n) if n.starts_with(&staff_url(desk, "/")) && !n.contains("//") && !n.contains('\\') => {
+        Some(n)
+            if n.starts_with(&staff_url(desk, "/")) && !n.contains("//") && !n.contains('\\') =>
+        {
             n.to_owned()
         }
         _ => home,
@@ -62,10 +64,22 @@ fn safe_next(desk: &Desk, next: Option<&str>) -> String {
 }
 
 pub async fn page(State(desk): State<Arc<Desk>>, Query(next): Query<Next>) -> Response {
-    render(&desk, StatusCode::OK, safe_next(&desk, next.next.as_deref()), "", None)
+    render(
+        &desk,
+        StatusCode::OK,
+        safe_next(&desk, next.next.as_deref()),
+        "",
+        None,
+    )
 }
 
-fn render(desk: &Desk, status: StatusCode, next: String, username: &str, error: Option<String>) -> Response {
+fn render(
+    desk: &Desk,
+    status: StatusCode,
+    next: String,
+    username: &str,
+    error: Option<String>,
+) -> Response {
     let Ok(token) = accounts::random_token() else {
         return reply::unavailable(Format::Html);
     };
@@ -94,7 +108,11 @@ pub async fn submit(
         Ok(form) => form,
         Err(e) => return reply::intake_error(format, e),
     };
-    let username = form.get("username").unwrap_or("").trim().to_ascii_lowercase();
+    let username = form
+        .get("username")
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let password = form.get("password").unwrap_or("");
     let next = safe_next(&desk, form.get("next"));
     // A browser's form must come from our sign-in page (its cookie and its
@@ -104,7 +122,13 @@ pub async fn submit(
         let cookie = cookie_value(&headers, SIGNIN_COOKIE).unwrap_or_default();
         let field = form.get(CSRF_FIELD).unwrap_or("");
         if cookie.is_empty() || !accounts::same_secret(&cookie, field) {
-            return render(&desk, StatusCode::FORBIDDEN, next, &username, Some("登录页面已过期，请重新输入。".into()));
+            return render(
+                &desk,
+                StatusCode::FORBIDDEN,
+                next,
+                &username,
+                Some("登录页面已过期，请重新输入。".into()),
+            );
         }
     }
     match throttled(&desk, &client, &username).await {
@@ -114,7 +138,13 @@ pub async fn submit(
             return match format {
                 Format::Json => reply::too_many(format, WINDOW.num_seconds() as u64),
                 Format::Html => {
-                    let mut r = render(&desk, StatusCode::TOO_MANY_REQUESTS, next, &username, Some(text.into()));
+                    let mut r = render(
+                        &desk,
+                        StatusCode::TOO_MANY_REQUESTS,
+                        next,
+                        &username,
+                        Some(text.into()),
+                    );
                     if let Ok(v) = WINDOW.num_seconds().to_string().parse() {
                         r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
                     }
@@ -145,8 +175,16 @@ pub async fn submit(
             tracing::info!(outcome = "signin_refused", "staff sign-in refused");
             let text = "用户名或密码不正确。";
             return match format {
-                Format::Json => reply::message(format, StatusCode::UNAUTHORIZED, "wrong_credentials", text),
-                Format::Html => render(&desk, StatusCode::UNAUTHORIZED, next, &username, Some(text.into())),
+                Format::Json => {
+                    reply::message(format, StatusCode::UNAUTHORIZED, "wrong_credentials", text)
+                }
+                Format::Html => render(
+                    &desk,
+                    StatusCode::UNAUTHORIZED,
+                    next,
+                    &username,
+                    Some(text.into()),
+                ),
             };
         }
     };
@@ -177,24 +215,40 @@ pub async fn submit(
         }
         Format::Html => redirect(&next),
     };
-    set_cookie(&desk, &mut response, SESSION_COOKIE, &token, Some(accounts::LIFETIME.num_seconds()));
+    set_cookie(
+        &desk,
+        &mut response,
+        SESSION_COOKIE,
+        &token,
+        Some(accounts::LIFETIME.num_seconds()),
+    );
     set_cookie(&desk, &mut response, SIGNIN_COOKIE, "", Some(0));
     response
 }
 
 /// Counts this attempt; true when the account or the client is over its limit.
-async fn throttled(desk: &Desk, client: &ClientKey, username: &str) -> Result<bool, crate::store::StoreError> {
+async fn throttled(
+    desk: &Desk,
+    client: &ClientKey,
+    username: &str,
+) -> Result<bool, crate::store::StoreError> {
     let now = desk.clock.now();
     let window = now.duration_trunc(WINDOW).unwrap_or(now);
     let end = window + WINDOW;
     let account = accounts::hash_token(&format!("signin#{username}"));
     let by_account = desk
         .store
-        .count_hit(&format!("signin#account#{}#{}", &account[..24], window.timestamp()), end)
+        .count_hit(
+            &format!("signin#account#{}#{}", &account[..24], window.timestamp()),
+            end,
+        )
         .await?;
     let by_client = desk
         .store
-        .count_hit(&format!("signin#client#{}#{}", client.0, window.timestamp()), end)
+        .count_hit(
+            &format!("signin#client#{}#{}", client.0, window.timestamp()),
+            end,
+        )
         .await?;
     Ok(by_account > PER_ACCOUNT || by_client > PER_CLIENT)
 }

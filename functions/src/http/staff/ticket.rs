@@ -81,7 +81,17 @@ pub async fn page(
         .as_deref()
         .and_then(crate::workflow::spec)
         .map(|s| format!("已保存：{}", s.label));
-    respond(&desk, format, &signed_in, &ticket, StatusCode::OK, notice, None, None).await
+    respond(
+        &desk,
+        format,
+        &signed_in,
+        &ticket,
+        StatusCode::OK,
+        notice,
+        None,
+        None,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -202,7 +212,12 @@ pub async fn act(
         Ok(pairs) => pairs,
         Err(e) => return reply::intake_error(format, e),
     };
-    let field = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
     if !session::csrf_ok(&signed_in.session, &headers, field(CSRF_FIELD)) {
         return session::forbidden(format);
     }
@@ -215,7 +230,9 @@ pub async fn act(
         );
     };
     let started = std::time::Instant::now();
-    let result = desk.act(&signed_in.staff, &reference, &action, &pairs, seen).await;
+    let result = desk
+        .act(&signed_in.staff, &reference, &action, &pairs, seen)
+        .await;
     let outcome = match &result {
         Ok(_) => "done",
         Err(ActError::NotFound) => "not_found",
@@ -239,11 +256,25 @@ pub async fn act(
                 "{}?done={action}",
                 staff_url(&desk, &format!("/tickets/{}", ticket.reference))
             )),
-            Format::Json => respond(&desk, format, &signed_in, &ticket, StatusCode::OK, None, None, None).await,
+            Format::Json => {
+                respond(
+                    &desk,
+                    format,
+                    &signed_in,
+                    &ticket,
+                    StatusCode::OK,
+                    None,
+                    None,
+                    None,
+                )
+                .await
+            }
         },
         Err(error) => {
             let (status, field, code) = match &error {
-                ActError::Invalid { field, .. } => (StatusCode::UNPROCESSABLE_ENTITY, Some(*field), "invalid"),
+                ActError::Invalid { field, .. } => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, Some(*field), "invalid")
+                }
                 ActError::NotAllowed(_) => (StatusCode::CONFLICT, None, "not_allowed"),
                 ActError::Conflict { .. } => (StatusCode::CONFLICT, None, "conflict"),
                 ActError::NotFound | ActError::Store(_) => return refused(&desk, format, error),
@@ -274,7 +305,17 @@ pub async fn act(
                 inputs: &pairs,
             };
             let banner = field.is_none().then_some(message);
-            respond(&desk, format, &signed_in, &ticket, status, None, banner, Some(&refused_form)).await
+            respond(
+                &desk,
+                format,
+                &signed_in,
+                &ticket,
+                status,
+                None,
+                banner,
+                Some(&refused_form),
+            )
+            .await
         }
     }
 }

@@ -15,14 +15,25 @@ use crate::ticket::{Event, Status, Ticket};
 use crate::workflow::{self, InputKind};
 
 /// Renders a staff page, or answers its context as JSON.
-pub fn answer(desk: &Desk, format: Format, template: &str, context: &impl Serialize, status: StatusCode) -> Response {
+pub fn answer(
+    desk: &Desk,
+    format: Format,
+    template: &str,
+    context: &impl Serialize,
+    status: StatusCode,
+) -> Response {
     match format {
         Format::Json => (status, Json(context)).into_response(),
         Format::Html => render(desk, template, context, status),
     }
 }
 
-pub fn render(desk: &Desk, template: &str, context: &impl Serialize, status: StatusCode) -> Response {
+pub fn render(
+    desk: &Desk,
+    template: &str,
+    context: &impl Serialize,
+    status: StatusCode,
+) -> Response {
     match desk.theme.render(template, &desk.site, context) {
         Ok(page) => {
             let mut response = reply::html(status, page);
@@ -236,10 +247,16 @@ impl Names<'_> {
             "assignee" => ("人员", self.person(value)),
             "visit_at" => ("上门时间", time(value)),
             "due_at" => ("截止时间", time(value)),
-            "reached" => ("联系上业主", if value == "yes" { "是" } else { "否" }.to_owned()),
+            "reached" => (
+                "联系上业主",
+                if value == "yes" { "是" } else { "否" }.to_owned(),
+            ),
             "satisfaction" => ("满意度", format!("{value} / 5")),
             "reopen" => ("重新处理", "是".to_owned()),
-            "solved" => ("问题已解决", if value == "yes" { "是" } else { "否" }.to_owned()),
+            "solved" => (
+                "问题已解决",
+                if value == "yes" { "是" } else { "否" }.to_owned(),
+            ),
             other => (other, value.to_owned()),
         };
         Answer {
@@ -281,7 +298,12 @@ pub struct Refused<'a> {
 }
 
 impl Names<'_> {
-    pub fn actions(&self, staff: &Staff, t: &Ticket, refused: Option<&Refused<'_>>) -> Vec<ActionForm> {
+    pub fn actions(
+        &self,
+        staff: &Staff,
+        t: &Ticket,
+        refused: Option<&Refused<'_>>,
+    ) -> Vec<ActionForm> {
         workflow::allowed(t.status)
             .filter(|spec| match spec.who {
                 workflow::Who::Handler => true,
@@ -303,7 +325,8 @@ impl Names<'_> {
                         .inputs
                         .iter()
                         .map(|input| {
-                            let value = typed(input.name).unwrap_or_else(|| self.default_value(t, input.name));
+                            let value = typed(input.name)
+                                .unwrap_or_else(|| self.default_value(t, input.name));
                             InputView {
                                 name: input.name,
                                 label: input.label,
@@ -317,14 +340,22 @@ impl Names<'_> {
                             }
                         })
                         .collect(),
-                    error: this.filter(|r| r.field.is_none()).map(|r| r.message.clone()),
+                    error: this
+                        .filter(|r| r.field.is_none())
+                        .map(|r| r.message.clone()),
                 }
             })
             .collect()
     }
 
     fn default_value(&self, t: &Ticket, name: &str) -> String {
-        let local = |when: DateTime<Utc>| self.desk.clock.local(when).format("%Y-%m-%dT%H:%M").to_string();
+        let local = |when: DateTime<Utc>| {
+            self.desk
+                .clock
+                .local(when)
+                .format("%Y-%m-%dT%H:%M")
+                .to_string()
+        };
         match name {
             "department" => t.department.clone(),
             "assignee" => t.assignee.clone().unwrap_or_default(),
@@ -349,12 +380,16 @@ impl Names<'_> {
                 .map(|(id, d)| choice(id, d.name.clone()))
                 .collect(),
             InputKind::Staff => std::iter::once(choice("", "（不指定）".to_owned()))
-                .chain(
-                    self.staff
-                        .iter()
-                        .filter(|s| !s.disabled)
-                        .map(|s| choice(&s.username, format!("{}（{}）", s.name, s.role.label(|id| department_name(self.desk, id))))),
-                )
+                .chain(self.staff.iter().filter(|s| !s.disabled).map(|s| {
+                    choice(
+                        &s.username,
+                        format!(
+                            "{}（{}）",
+                            s.name,
+                            s.role.label(|id| department_name(self.desk, id))
+                        ),
+                    )
+                }))
                 .collect(),
             InputKind::Rating => (1..=5)
                 .rev()
@@ -363,7 +398,10 @@ impl Names<'_> {
                     choice(&n.to_string(), format!("{n} {words}"))
                 })
                 .collect(),
-            InputKind::YesNo => vec![choice("yes", "联系上了".to_owned()), choice("no", "未联系上".to_owned())],
+            InputKind::YesNo => vec![
+                choice("yes", "联系上了".to_owned()),
+                choice("no", "未联系上".to_owned()),
+            ],
             _ => Vec::new(),
         }
     }
