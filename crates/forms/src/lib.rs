@@ -14,4 +14,4 @@ pub use definition::{
     FormError, FormSet, MANAGER,
 };
 pub use validate::{Submission, Validated, ValidationErrors};
-pub use view::{CommitmentView, ErrorView, FieldView, FormView, OptionView};
+pub use view::{CommitmentView, ErrorView, FieldView, FormView, OptionView, answers};

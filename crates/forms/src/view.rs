@@ -158,3 +158,30 @@ impl<'a> FormView<'a> {
         }
     }
 }
+
+/// What an owner filled in, in the form's order, each with its field and
+/// as people read it: a choice as its label, a checkbox as 是/否, an empty
+/// answer as （未填写）. Fields the form no longer has are left out.
+pub fn answers<'a>(
+    form: &'a FormDefinition,
+    values: &'a [(String, String)],
+) -> Vec<(&'a crate::Field, String)> {
+    form.fields
+        .iter()
+        .filter_map(|field| {
+            let value = values
+                .iter()
+                .find(|(n, _)| *n == field.name)
+                .map(|(_, v)| v.as_str())?;
+            let shown = match field.choice(value) {
+                Some(choice) => choice.label.clone(),
+                None if field.kind == FieldType::Checkbox => {
+                    if value.is_empty() { "否" } else { "是" }.to_owned()
+                }
+                None if value.is_empty() => "（未填写）".to_owned(),
+                None => value.to_owned(),
+            };
+            Some((field, shown))
+        })
+        .collect()
+}

@@ -196,26 +196,11 @@ impl Composer {
     }
 }
 
-/// What the owner filled in, with option values shown as their labels.
+/// What the owner filled in, label and value.
 fn answers<'a>(form: &'a FormDefinition, ticket: &'a Ticket) -> Vec<(&'a str, String)> {
-    form.fields
-        .iter()
-        .filter_map(|field| {
-            let value = ticket
-                .fields
-                .iter()
-                .find(|(n, _)| *n == field.name)
-                .map(|(_, v)| v.as_str())?;
-            let shown = match field.choice(value) {
-                Some(choice) => choice.label.clone(),
-                None if field.kind == forms::FieldType::Checkbox => {
-                    if value.is_empty() { "否" } else { "是" }.to_owned()
-                }
-                None if value.is_empty() => "（未填写）".to_owned(),
-                None => value.to_owned(),
-            };
-            Some((field.label.as_str(), shown))
-        })
+    forms::answers(form, &ticket.fields)
+        .into_iter()
+        .map(|(field, shown)| (field.label.as_str(), shown))
         .collect()
 }
 

@@ -133,23 +133,12 @@ fn view(names: &Names<'_>, t: &Ticket) -> TicketView {
     let now = desk.clock.now();
     let answers = form
         .map(|form| {
-            form.fields
-                .iter()
-                .filter_map(|field| {
-                    let value = t.field(&field.name)?;
-                    let shown = match field.choice(value) {
-                        Some(choice) => choice.label.clone(),
-                        None if field.kind == forms::FieldType::Checkbox => {
-                            if value.is_empty() { "否" } else { "是" }.to_owned()
-                        }
-                        None if value.is_empty() => "（未填写）".to_owned(),
-                        None => value.to_owned(),
-                    };
-                    Some(Answer {
-                        label: field.label.clone(),
-                        value: shown,
-                        personal: field.personal,
-                    })
+            forms::answers(form, &t.fields)
+                .into_iter()
+                .map(|(field, shown)| Answer {
+                    label: field.label.clone(),
+                    value: shown,
+                    personal: field.personal,
                 })
                 .collect()
         })
