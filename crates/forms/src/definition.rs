@@ -419,3 +419,18 @@ impl FormSet {
         self.departments.get(id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_desk_and_the_manager_must_be_named() {
+        let path = Path::new("content/forms/departments.yaml");
+        let both = "departments:\n  desk: { name: 客服中心, email: d@e.org }\n  manager: { name: 经理, email: m@e.org }\n";
+        assert_eq!(FormSet::parse_departments(path, both).unwrap().len(), 2);
+        let no_manager = "departments:\n  desk: { name: 客服中心, email: d@e.org }\n";
+        let error = FormSet::parse_departments(path, no_manager).unwrap_err().to_string();
+        assert!(error.contains("departments.yaml") && error.contains("`manager`"), "{error}");
+    }
+}
