@@ -72,6 +72,8 @@ const ADDED_COLUMNS: &[(&str, &str)] = &[
     ("updated_by", "TEXT"),
     ("mail_purpose", "TEXT NOT NULL DEFAULT 'new'"),
     ("status_keys", "TEXT NOT NULL DEFAULT '[]'"),
+    // The owner's unit, trimmed, so the unit filter needs no JSON decoding.
+    ("unit", "TEXT"),
 ];
 
 /// The indexes the queues read through; made after the columns exist.
@@ -81,6 +83,7 @@ CREATE INDEX IF NOT EXISTS tickets_by_department ON tickets (department, status,
 CREATE INDEX IF NOT EXISTS tickets_by_assignee ON tickets (assignee, status, due_at) WHERE assignee IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tickets_by_received ON tickets (received_at);
 CREATE INDEX IF NOT EXISTS tickets_by_due ON tickets (due_at, reference);
+CREATE INDEX IF NOT EXISTS tickets_by_unit ON tickets (unit) WHERE unit IS NOT NULL;
 "#;
 
 const COLUMNS: &str = "reference, kind, fields, received_at, status, urgency, department, due_at, version, mail_sent, mail_attempts, mail_error, mail_next_at, \
@@ -113,6 +116,7 @@ impl SqliteStore {
             .map_err(backend)?;
         connection.execute_batch(SCHEMA).map_err(backend)?;
         add_columns(&connection)?;
+        fill_units(&connection)?;
         connection.execute_batch(INDEXES).map_err(backend)?;
         // The first release's status names, so its tickets land in the queues.
         connection
@@ -169,6 +173,29 @@ fn add_columns(conn: &Connection) -> Result<(), StoreError> {
             conn.execute_batch(&format!(
                 "ALTER TABLE tickets ADD COLUMN {name} {definition}"
             ))
+            .map_err(backend)?;
+        }
+    }
+    Ok(())
+}
+
+/// Tickets stored before the `unit` column existed get it from their fields.
+fn fill_units(conn: &Connection) -> Result<(), StoreError> {
+    let mut statement = conn
+        .prepare("SELECT reference, fields FROM tickets WHERE unit IS NULL")
+        .map_err(backend)?;
+    let rows: Vec<(String, String)> = statement
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(backend)?
+        .collect::<Result<_, _>>()
+        .map_err(backend)?;
+    for (reference, fields) in rows {
+        let fields: Vec<(String, String)> = serde_json::from_str(&fields).map_err(backend)?;
+        if let Some((_, unit)) = fields.iter().find(|(n, _)| n == "unit") {
+            conn.execute(
+                "UPDATE tickets SET unit = ?1 WHERE reference = ?2",
+                params![unit.trim(), reference],
+            )
             .map_err(backend)?;
         }
     }
@@ -307,8 +334,8 @@ impl TicketStore for SqliteStore {
             let fields = serde_json::to_string(&ticket.fields).map_err(backend)?;
             let follow_up = ticket.follow_up.as_ref().map(json).transpose()?;
             let inserted = tx.execute(
-                &format!("INSERT INTO tickets ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, \
-                          ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"),
+                &format!("INSERT INTO tickets ({COLUMNS}, unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, \
+                          ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"),
                 params![
                     ticket.reference,
                     ticket.kind,
@@ -334,6 +361,7 @@ impl TicketStore for SqliteStore {
                     ticket.updated_by,
                     ticket.mail.purpose.as_str(),
                     json(&ticket.status_keys)?,
+                    ticket.field("unit").map(str::trim),
                 ],
             );
             match inserted {
@@ -401,6 +429,12 @@ impl TicketStore for SqliteStore {
                 _ => {}
             }
             let filters = &query.filters;
+            if let Some(unit) = filters.unit.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+                // A prefix as a range, which the unit index answers.
+                values.push(unit.to_owned());
+                let n = values.len();
+                sql.push_str(&format!(" AND unit >= ?{n} AND unit < ?{n} || char(1114111)"));
+            }
             for (column, value) in [
                 ("kind", filters.kind.clone()),
                 ("category", filters.category.clone()),
