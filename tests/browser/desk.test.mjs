@@ -2,7 +2,14 @@
 // repair goes from the form (script off) through the desk's dispatch, the
 // engineering department's visit and completion, to the desk's follow-up
 // call, at a desktop and at a phone viewport, with axe-core checking the
-// sign-in, queue and ticket pages at both.
+// sign-in, queue and ticket pages at both. Beside it a second repair's owner
+// keeps the status page from the receipt (script off), reloads it after each
+// step to watch status and steps move (never a staff name, an internal note
+// or the owner's own details), and answers the acceptance form: solved and
+// 5 at the desktop (已回访, no 回访 call left for the desk), not solved at
+// the phone (重新处理中, first in the desk's 新工单). The lookup at /track
+// is checked with right and wrong digits; axe-core checks the status page
+// with its acceptance form and /track at both viewports.
 //
 //   cargo build --workspace          # site-gen and desk-admin
 //   bash scripts/browser-deps.sh     # Debian's chromium, playwright-core, axe-core
@@ -18,8 +25,13 @@
 //   CHROMIUM_PATH   the browser        [default: /usr/bin/chromium]
 //   KEEP_TMP=1      keep the temporary site and its data folder afterwards
 // Each run saves the ticket page at both viewports as
-// tests/browser/screenshots/desk-ticket-<viewport>.png (for a person to look
-// at), and on a failure the failing page as screenshots/<test>.png.
+// tests/browser/screenshots/desk-ticket-<viewport>.png and the owner's status
+// page with its acceptance form as screenshots/owner-status-<viewport>.png
+// (for a person to look at), and on a failure the failing page as
+// screenshots/<test>.png.
+//
+// Every form post and acceptance counts against the server's rate limit
+// (DESK_RATE_LIMIT, 10 a minute from 127.0.0.1): the whole file makes 8.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -250,16 +262,22 @@ async function assertNoSidewaysScroll(page, what) {
   assert.ok(overflow <= 0, `${what} scrolls sideways by ${overflow}px (${page.url()})`);
 }
 
-/** Files a repair with script off; returns its reference from the receipt page. */
-async function fileRepair(open, device, { category, unit, description }) {
+const OWNER = { name: '陈先生', phone: '138 0000 0000' };
+
+/**
+ * Files a repair with script off; returns its reference and the receipt's
+ * address (the owner's status page), and with `keep` the owner's page, still
+ * open on it.
+ */
+async function fileRepair(open, device, { category, unit, description, phone = OWNER.phone }, { keep = false } = {}) {
   const page = await open({ javaScript: false, device });
   const statuses = [];
   page.on('response', r => { if (r.request().method() === 'POST') statuses.push(r.status()); });
   await page.goto(url('forms/repair/'));
   assert.equal(await page.locator('input[name=submission_token]').count(), 0, 'forms.js did not run');
   await page.fill('#f-unit', unit);
-  await page.fill('#f-name', '陈先生');
-  await page.fill('#f-phone', '138 0000 0000');
+  await page.fill('#f-name', OWNER.name);
+  await page.fill('#f-phone', phone);
   await page.check('#f-urgency-2'); // ordinary
   await page.selectOption('#f-category', category);
   await page.fill('#f-description', description);
@@ -272,8 +290,12 @@ async function fileRepair(open, device, { category, unit, description }) {
   const reference = await text(page.locator('.reference'));
   assert.match(reference, REPAIR_REF);
   assert.match(new URL(page.url()).pathname, new RegExp(`^/forms/repair/received/${reference}/[0-9a-f]{64}$`));
-  await page.context().close();
-  return reference;
+  const statusUrl = page.url();
+  if (!keep) {
+    await page.context().close();
+    return { reference, statusUrl };
+  }
+  return { reference, statusUrl, owner: page };
 }
 
 /** Signs `username` in on a page of their own; checks the sign-in page on the way. */
@@ -346,18 +368,96 @@ function visitAt() {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T09:30`;
 }
 
+/** `visitAt()`'s value as the status page shows it (the estate's clock, as the desk entered it). */
+function shownAt(local) {
+  const [, y, m, d, hm] = local.match(/^(\d{4})-(\d\d)-(\d\d)T(\d\d:\d\d)$/);
+  return `${y}年${Number(m)}月${Number(d)}日 ${hm}`;
+}
+
+// The owner's status page.
+const ownerStatus = page =>
+  text(page.locator('.receipt-details > div', { has: page.locator('dt', { hasText: '当前状态' }) }).locator('dd'));
+/** The steps under 处理进度, each without its time. */
+const ownerSteps = page => page.locator('ol.progress > li').evaluateAll(items => items.map(li =>
+  [...li.childNodes].filter(n => n.nodeName !== 'TIME').map(n => n.textContent).join('').replace(/\s+/g, ' ').trim()));
+
+/**
+ * Reloads the owner's status page and checks its status and steps; nothing
+ * in `secrets` (staff names, internal notes, the owner's own details) is
+ * anywhere in it, markup included.
+ */
+async function assertOwnerSees(page, secrets, wanted, steps) {
+  const response = await page.reload();
+  assert.equal(response.status(), 200, `the status page ${page.url()}`);
+  assert.equal(response.headers()['cache-control'], 'no-store', 'the status page is never cached');
+  assert.equal(await ownerStatus(page), wanted, 'the status the owner sees');
+  assert.deepEqual(await ownerSteps(page), steps, 'the steps the owner sees');
+  const html = await page.content();
+  for (const secret of secrets) {
+    assert.ok(!html.includes(secret), `the owner's status page shows ${JSON.stringify(secret)}`);
+  }
+}
+
+/** Answers the acceptance form with script off; back on the same page after a 303. */
+async function acceptAs(page, { solved, satisfaction, comment }) {
+  const statusUrl = page.url();
+  const section = page.locator('section[aria-labelledby="acceptance-heading"]');
+  assert.equal(await text(section.locator('#acceptance-heading')), '请您验收');
+  await page.check(`#accept-solved-${solved}`);
+  await page.check(`#accept-satisfaction-${satisfaction}`);
+  await page.fill('#accept-comment', comment);
+  const [back] = await Promise.all([
+    page.waitForResponse(r => r.url() === statusUrl && r.request().method() === 'GET' && r.request().isNavigationRequest()),
+    section.getByRole('button', { name: '提交验收', exact: true }).click(),
+  ]);
+  await page.waitForLoadState('load');
+  const posted = back.request().redirectedFrom();
+  assert.ok(posted, 'the acceptance was answered with a redirect');
+  assert.equal(posted.method(), 'POST');
+  assert.equal((await posted.response()).status(), 303, 'the acceptance was answered with 303 See Other');
+  assert.equal(page.url(), statusUrl, 'back on the same status page');
+  assert.equal(await page.locator('#acceptance-heading').count(), 0, 'no acceptance form once answered');
+}
+
+// What the owner answers at each viewport: both outcomes, one ticket each.
+const OWNER_ANSWER = {
+  desktop: { solved: 'yes', satisfaction: 5, comment: '很满意，谢谢师傅。' },
+  phone: { solved: 'no', satisfaction: 3, comment: '玻璃装歪了，边上还有缝。' },
+};
+
 for (const [viewportName, device] of Object.entries(VIEWPORTS)) {
-  browserTest(`staff flow at the ${viewportName} viewport: file, dispatch, visit, complete, follow up`, FLOW_MS, async open => {
+  browserTest(`staff flow at the ${viewportName} viewport: file, dispatch, visit, complete, follow up; the owner watches and accepts`, FLOW_MS, async open => {
     // 1. An owner files a repair without script, in a category the desk dispatches.
-    const reference = await fileRepair(open, device, {
+    const unit = viewportName === 'phone' ? '7-1-301' : '3-2-1502';
+    const { reference } = await fileRepair(open, device, {
       category: 'other',
-      unit: viewportName === 'phone' ? '7-1-301' : '3-2-1502',
+      unit,
       description: '楼道里的公告栏玻璃碎了，边缘很锋利，怕伤到小孩。',
     });
+    // And another owner files one too, and keeps the status page the receipt is.
+    const ownerUnit = viewportName === 'phone' ? '7-2-802' : '3-1-601';
+    const ownerDescription = '单元门的闭门器坏了，门关不上，风很大。';
+    const mine = await fileRepair(open, device, {
+      category: 'other',
+      unit: ownerUnit,
+      description: ownerDescription,
+    }, { keep: true });
+    const owner = mine.owner;
+    const dispatchNote = '这户业主上次投诉过，上门前务必先打电话。';
+    const scheduleNote = '已电话联系业主，约好上门时间。';
+    const completeNote = '更换了公告栏玻璃，清理了碎片。';
+    const secrets = [
+      ...STAFF.map(s => s.name), dispatchNote, scheduleNote, completeNote,
+      OWNER.name, OWNER.phone, ownerUnit, ownerDescription,
+    ];
+    const steps = ['收到您的请求'];
+    await assertOwnerSees(owner, secrets, '已受理，等待派单', steps);
 
     // 2. The desk finds it among the new tickets and dispatches it to engineering, to li.
     const wang = await signIn(open, device, 'wang', { checkA11y: true });
-    assert.ok((await openView(wang, '新工单（待派单）')).includes(reference), `${reference} is in 新工单`);
+    const fresh = await openView(wang, '新工单（待派单）');
+    assert.ok(fresh.includes(reference), `${reference} is in 新工单`);
+    assert.ok(fresh.includes(mine.reference), `${mine.reference} is in 新工单`);
     await assertAccessible(wang, 'the 新工单 queue');
     await assertNoSidewaysScroll(wang, `the 新工单 queue at ${viewportName}`);
     await openTicket(wang, reference);
@@ -368,6 +468,15 @@ for (const [viewportName, device] of Object.entries(VIEWPORTS)) {
     await act(wang, reference, 'dispatch', '派单');
     assert.equal(await status(wang), '已派单');
     assert.match(await text(wang.locator('.ticket-facts')), /负责部门\s*工程部（机电维修） · 李强/);
+    // The owner's ticket too, with a note for staff only.
+    await openView(wang, '新工单（待派单）');
+    await openTicket(wang, mine.reference);
+    await wang.selectOption('#in-dispatch-department', 'engineering');
+    await wang.selectOption('#in-dispatch-assignee', 'li');
+    await wang.fill('#in-dispatch-note', dispatchNote);
+    await act(wang, mine.reference, 'dispatch', '派单');
+    steps.push('已派给工程部（机电维修）处理');
+    await assertOwnerSees(owner, secrets, '已派单，等待安排', steps);
 
     // 3. li (engineering) sees it under 本部门 and 我的, schedules the visit, completes it.
     const li = await signIn(open, device, 'li');
@@ -380,17 +489,61 @@ for (const [viewportName, device] of Object.entries(VIEWPORTS)) {
     assert.equal(await li.locator('form#action-dispatch').count(), 0, 'li is offered no 派单 form');
     assert.equal(await li.locator('form#action-follow_up').count(), 0, 'li is offered no 记录回访 form');
     await li.fill('#in-schedule-visit_at', visitAt());
-    await li.fill('#in-schedule-note', '已电话联系业主，约好上门时间。');
+    await li.fill('#in-schedule-note', scheduleNote);
     await act(li, reference, 'schedule', '预约上门');
     assert.equal(await status(li), '已预约');
-    await li.fill('#in-complete-note', '更换了公告栏玻璃，清理了碎片。');
+    await li.fill('#in-complete-note', completeNote);
     await act(li, reference, 'complete', '完工，请业主验收');
     assert.equal(await status(li), '待验收');
     assert.equal(await li.locator('form#action-follow_up').count(), 0, 'still no 记录回访 form for li');
     assert.equal(await li.locator('form#action-dispatch').count(), 0, 'still no 派单 form for li');
+    // The owner's ticket: the owner watches each step.
+    await openView(li, '我的');
+    await openTicket(li, mine.reference);
+    const visit = visitAt();
+    await li.fill('#in-schedule-visit_at', visit);
+    await li.fill('#in-schedule-note', scheduleNote);
+    await act(li, mine.reference, 'schedule', '预约上门');
+    steps.push(`已约定上门时间：${shownAt(visit)}`);
+    await assertOwnerSees(owner, secrets, '已预约上门', steps);
+    assert.equal(await owner.locator('#acceptance-heading').count(), 0, 'no acceptance form before the work is done');
+    await li.fill('#in-complete-note', completeNote);
+    await act(li, mine.reference, 'complete', '完工，请业主验收');
+    steps.push('已处理完毕，请您验收');
+    await assertOwnerSees(owner, secrets, '已处理，等待您验收', steps);
 
-    // 4. The desk calls the owner back and records it.
-    assert.ok((await openView(wang, '待回访')).includes(reference), `${reference} is in 待回访`);
+    // 4. The owner is asked to accept the work; the page a person looks at after the run.
+    assert.equal(await owner.locator('#acceptance-heading').count(), 1, 'the acceptance form is shown');
+    // axe-core needs script: checked as family with the shared address see it, script on.
+    const family = await open({ javaScript: true, device });
+    assert.equal((await family.goto(mine.statusUrl)).status(), 200);
+    assert.equal(await family.locator('#acceptance-heading').count(), 1, 'the acceptance form is shown to family too');
+    await assertAccessible(family, 'the status page with its acceptance form');
+    await family.context().close();
+    await assertNoSidewaysScroll(owner, `the status page at ${viewportName}`);
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    await owner.screenshot({ path: path.join(SCREENSHOTS, `owner-status-${viewportName}.png`), fullPage: true });
+    const answer = OWNER_ANSWER[viewportName];
+    await acceptAs(owner, answer);
+    if (answer.solved === 'yes' && answer.satisfaction >= 3) {
+      steps.push(`您已验收，评价 ${answer.satisfaction} 分，谢谢`);
+      await assertOwnerSees(owner, [...secrets, answer.comment], '已回访', steps);
+    } else {
+      steps.push('您反馈问题未解决或不满意，已重新处理，物业经理会跟进');
+      await assertOwnerSees(owner, [...secrets, answer.comment], '重新处理中', steps);
+      // Back to the desk, ahead of every other new ticket.
+      const queue = await openView(wang, '新工单（待派单）');
+      assert.equal(queue[0], mine.reference, `the reopened ${mine.reference} is first in 新工单: ${queue.join(', ')}`);
+      await openTicket(wang, mine.reference);
+      assert.equal(await status(wang), '重新处理');
+      assert.equal((await timeline(wang)).at(-1), '验收评价');
+      assert.ok(await wang.locator('form#action-dispatch').count() === 1, 'the desk can dispatch it again');
+    }
+
+    // 5. The desk calls the first owner back and records it; the second owner needs no call.
+    const awaiting = await openView(wang, '待回访');
+    assert.ok(awaiting.includes(reference), `${reference} is in 待回访`);
+    assert.ok(!awaiting.includes(mine.reference), `${mine.reference}, answered by its owner, is not in 待回访`);
     await openTicket(wang, reference);
     await wang.selectOption('#in-follow_up-reached', 'yes');
     await wang.selectOption('#in-follow_up-satisfaction', '5');
@@ -403,12 +556,12 @@ for (const [viewportName, device] of Object.entries(VIEWPORTS)) {
     await assertAccessible(wang, 'the ticket page');
 
     // The page a person looks at after the run.
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
     await wang.screenshot({ path: path.join(SCREENSHOTS, `desk-ticket-${viewportName}.png`), fullPage: true });
     await assertNoSidewaysScroll(wang, `the ticket page at ${viewportName}`);
 
     // And li's page, checked too, in its final state (no actions of the desk's).
-    await li.reload();
+    assert.equal((await li.goto(url(`desk/tickets/${reference}`))).status(), 200);
+    assert.equal(await text(li.locator('h1 .reference')), reference);
     assert.equal(await status(li), '已回访');
     await assertAccessible(li, "li's ticket page");
   });
@@ -416,7 +569,7 @@ for (const [viewportName, device] of Object.entries(VIEWPORTS)) {
 
 browserTest("a department account gets 404 for another department's ticket", TEST_MS, async open => {
   // Cleaning goes straight to the environment department.
-  const reference = await fileRepair(open, VIEWPORTS.desktop, {
+  const { reference } = await fileRepair(open, VIEWPORTS.desktop, {
     category: 'cleaning',
     unit: '5 栋大堂',
     description: '大堂地面有一大片油渍，很滑。',
@@ -437,4 +590,52 @@ browserTest("a department account gets 404 for another department's ticket", TES
   const zhao = await signIn(open, VIEWPORTS.desktop, 'zhao');
   assert.equal((await zhao.goto(url(`desk/tickets/${reference}`))).status(), 200);
   assert.equal(await text(zhao.locator('h1 .reference')), reference);
+});
+
+
+browserTest('an owner finds the status page at /track with the reference and the last four digits of the phone', TEST_MS, async open => {
+  const { reference } = await fileRepair(open, VIEWPORTS.desktop, {
+    category: 'other',
+    unit: '9-1-1101',
+    description: '地下车库 B2 的一盏灯一直在闪。',
+    phone: '139 1234 5678',
+  });
+  for (const [viewportName, device] of Object.entries(VIEWPORTS)) {
+    // Script on, for axe-core; the page has none of its own.
+    const page = await open({ javaScript: true, device });
+    const posts = [];
+    page.on('response', r => { if (r.request().method() === 'POST') posts.push(r.status()); });
+    assert.equal((await page.goto(url('track'))).status(), 200);
+    assert.equal(await text(page.locator('h1')), '查询处理进度');
+    await assertAccessible(page, `/track at ${viewportName}`);
+    await assertNoSidewaysScroll(page, `/track at ${viewportName}`);
+
+    // Wrong digits: a 404 with the message, and nothing of the ticket.
+    await page.fill('#t-reference', reference);
+    await page.fill('#t-phone', '5679');
+    const [refused] = await Promise.all([
+      page.waitForResponse(r => r.request().method() === 'POST' && r.request().isNavigationRequest()),
+      page.getByRole('button', { name: '查询', exact: true }).click(),
+    ]);
+    await page.waitForLoadState('load');
+    assert.equal(refused.status(), 404, `wrong digits for ${reference}`);
+    assert.match(await text(page.locator('[role=alert]')), /^没有找到与这个编号和电话后四位都相符的请求/);
+    assert.equal(await page.locator('.reference, ol.progress, .receipt-details').count(), 0, 'no status shown');
+    assert.ok(!(await text(page.locator('main'))).includes('已受理'), 'no status in words');
+    await assertAccessible(page, `/track with the wrong digits at ${viewportName}`);
+
+    // The right digits (the reference as read out over the phone at the phone size): the status page.
+    await page.fill('#t-reference', viewportName === 'phone' ? reference.toLowerCase().replace(/-/g, ' - ') : reference);
+    await page.fill('#t-phone', '5678');
+    await Promise.all([
+      page.waitForURL(u => u.pathname.startsWith('/forms/repair/received/')),
+      page.getByRole('button', { name: '查询', exact: true }).click(),
+    ]);
+    assert.match(new URL(page.url()).pathname, new RegExp(`^/forms/repair/received/${reference}/[0-9a-f]{64}$`));
+    assert.equal(await text(page.locator('.reference')), reference);
+    assert.equal(await ownerStatus(page), '已受理，等待派单');
+    assert.deepEqual(await ownerSteps(page), ['收到您的请求']);
+    assert.deepEqual(posts, [404, 303], 'the lookups were answered 404, then 303 See Other');
+    await page.context().close();
+  }
 });

@@ -98,6 +98,8 @@ pub struct ReceiptView {
     pub commitment: String,
     /// Where the request is, in words for the owner.
     pub status: String,
+    /// The work is over (done, followed up, closed or cancelled).
+    pub finished: bool,
     /// What has happened so far, oldest first.
     pub steps: Vec<ReceiptStep>,
     /// This page's own address, to bookmark or share.
@@ -125,7 +127,9 @@ pub struct AcceptanceView {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ReceiptStep {
+    /// As people read it, and as machines do (RFC 3339).
     pub at: String,
+    pub datetime: String,
     pub text: String,
 }
 

@@ -179,6 +179,7 @@ fn page(
         late,
         commitment,
         status: ticket.status.label().to_owned(),
+        finished: !ticket.status.is_open(),
         steps: ticket
             .timeline
             .iter()
@@ -276,6 +277,7 @@ fn owner_step(desk: &Desk, event: &Event) -> Option<ReceiptStep> {
     };
     Some(ReceiptStep {
         at: desk.clock.display(event.at),
+        datetime: desk.clock.local(event.at).to_rfc3339(),
         text,
     })
 }

@@ -351,8 +351,10 @@ fn write_forms(site: &Site, sink: &dyn Sink) -> Vec<Diagnostic> {
             late: false,
             commitment: "30 分钟内响应".into(),
             status: "已受理".into(),
+            finished: false,
             steps: vec![templates::ReceiptStep {
                 at: "2026年1月1日 08:00".into(),
+                datetime: "2026-01-01T08:00:00+08:00".into(),
                 text: "收到您的请求".into(),
             }],
             status_url: format!("{base}/forms/{}/received/BX-20260101-7K3QX9/key", form.kind),
