@@ -400,6 +400,46 @@ async fn sign_in_reveals_nothing_and_slows_guessing() {
         .await;
     assert_eq!(forged.status, 403);
 
+    // The sign-in page's own form goes back where the person was headed,
+    // but only ever to a staff page.
+    for (next, lands) in [
+        (
+            "/desk/tickets/BX-20261123-AAAAAA",
+            "/desk/tickets/BX-20261123-AAAAAA",
+        ),
+        ("//evil.example/desk/", "/desk/"),
+        ("https://evil.example/", "/desk/"),
+    ] {
+        let page = desk.get("/desk/signin").await;
+        let cookie = page
+            .header("set-cookie")
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let token = cookie
+            .split_once('=')
+            .map(|(_, v)| v.to_owned())
+            .unwrap_or_default();
+        let request = axum::http::Request::post("/desk/signin")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", &cookie)
+            .body(axum::body::Body::from(encode(&[
+                ("username", "zhao"),
+                ("password", PASSWORD),
+                ("csrf", &token),
+                ("next", next),
+            ])))
+            .unwrap();
+        let answer = desk.send(request).await;
+        assert_eq!(
+            (answer.status.as_u16(), answer.header("location")),
+            (303, Some(lands)),
+            "{next}"
+        );
+    }
+
     // Five tries per account in fifteen minutes, then 429 even with the
     // right password.
     for _ in 0..4 {

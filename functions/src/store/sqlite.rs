@@ -429,11 +429,18 @@ impl TicketStore for SqliteStore {
                 _ => {}
             }
             let filters = &query.filters;
-            if let Some(unit) = filters.unit.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            if let Some(unit) = filters
+                .unit
+                .as_deref()
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+            {
                 // A prefix as a range, which the unit index answers.
                 values.push(unit.to_owned());
                 let n = values.len();
-                sql.push_str(&format!(" AND unit >= ?{n} AND unit < ?{n} || char(1114111)"));
+                sql.push_str(&format!(
+                    " AND unit >= ?{n} AND unit < ?{n} || char(1114111)"
+                ));
             }
             for (column, value) in [
                 ("kind", filters.kind.clone()),

@@ -50,16 +50,14 @@ struct SignInView {
     error: Option<String>,
 }
 
-/// Only a staff page of this desk may be the place to go back to.
+/// Only a staff page of this desk may be the place to go back to: a path
+/// under `/desk/` as the router saw it, never another site.
 fn safe_next(desk: &Desk, next: Option<&str>) -> String {
-    let home = staff_url(desk, "/");
     match next {
-        Some(n)
-            if n.starts_with(&staff_url(desk, "/")) && !n.contains("//") && !n.contains('\\') =>
-        {
-            n.to_owned()
+        Some(n) if n.starts_with("/desk/") && !n.contains("//") && !n.contains('\\') => {
+            format!("{}{n}", desk.config.desk_endpoint())
         }
-        _ => home,
+        _ => staff_url(desk, "/"),
     }
 }
 
