@@ -92,7 +92,6 @@ impl Default for TestDesk {
 }
 
 impl TestDesk {
-
     pub fn router(&self) -> Router {
         desk::http::router(Arc::clone(&self.desk))
     }

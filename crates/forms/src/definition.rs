@@ -430,7 +430,12 @@ mod tests {
         let both = "departments:\n  desk: { name: 客服中心, email: d@e.org }\n  manager: { name: 经理, email: m@e.org }\n";
         assert_eq!(FormSet::parse_departments(path, both).unwrap().len(), 2);
         let no_manager = "departments:\n  desk: { name: 客服中心, email: d@e.org }\n";
-        let error = FormSet::parse_departments(path, no_manager).unwrap_err().to_string();
-        assert!(error.contains("departments.yaml") && error.contains("`manager`"), "{error}");
+        let error = FormSet::parse_departments(path, no_manager)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("departments.yaml") && error.contains("`manager`"),
+            "{error}"
+        );
     }
 }
