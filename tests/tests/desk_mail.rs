@@ -93,7 +93,7 @@ async fn the_desk_email_has_what_the_desk_needs() {
     );
     for expected in [
         reference.as_str(),
-        "紧急报修（30 分钟内响应",
+        "紧急报修（请同时拨打 24 小时值班电话",
         "负责部门：工程部（机电维修）",
         "截止时间：",
         "房号：3-2-1502",
