@@ -62,17 +62,11 @@ impl Desk {
     ) -> Result<Ticket, ActError> {
         let ticket = self.ticket_for(staff, reference).await?;
         let spec = workflow::spec(action).ok_or(ActError::NotFound)?;
-        if spec.who == Who::Owner {
-            return Err(ActError::NotAllowed(format!(
-                "“{}”只能由业主在状态页上提交",
-                spec.label
-            )));
-        }
-        if spec.who == Who::Desk && !staff.role.is_desk() {
-            return Err(ActError::NotAllowed(format!(
-                "“{}”由客服中心办理，请联系客服中心",
-                spec.label
-            )));
+        if !spec.for_staff(&staff.role) {
+            return Err(ActError::NotAllowed(match spec.who {
+                Who::Owner => format!("“{}”只能由业主在状态页上提交", spec.label),
+                _ => format!("“{}”由客服中心办理，请联系客服中心", spec.label),
+            }));
         }
         if ticket.version != seen_version {
             return Err(self.conflict(&ticket));

@@ -233,6 +233,18 @@ pub const ACTIONS: &[ActionSpec] = &[
     },
 ];
 
+impl ActionSpec {
+    /// Whether a staff member with `role` may take it (on a ticket their
+    /// role lets them see).
+    pub fn for_staff(&self, role: &crate::accounts::Role) -> bool {
+        match self.who {
+            Who::Handler => true,
+            Who::Desk => role.is_desk(),
+            Who::Owner => false,
+        }
+    }
+}
+
 pub fn spec(id: &str) -> Option<&'static ActionSpec> {
     ACTIONS.iter().find(|a| a.id == id)
 }

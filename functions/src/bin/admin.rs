@@ -463,24 +463,13 @@ async fn export(
             "check the disk space and the output path, then try again",
         ),
     };
-    let rows = match output {
-        None => {
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let rows = export_csv(
-                store,
-                &forms,
-                &clock,
-                from,
-                to,
-                with_personal_data,
-                &mut out,
-            )
-            .await
-            .map_err(failed)?;
-            out.flush()
-                .map_err(|e| fail(format!("writing the CSV failed: {e}"), "try again"))?;
-            rows
-        }
+    // Standard output, or a new private file that a failure removes: a
+    // half-written export is worse than none.
+    let (sink, shown): (Box<dyn Write>, String) = match output {
+        None => (
+            Box::new(std::io::stdout().lock()),
+            "standard output".to_owned(),
+        ),
         Some(path) => {
             let file = create_private(path).map_err(|e| {
                 fail(
@@ -488,36 +477,37 @@ async fn export(
                     "check that the folder exists and you may write there",
                 )
             })?;
-            let mut out = std::io::BufWriter::new(file);
-            let written = export_csv(
-                store,
-                &forms,
-                &clock,
-                from,
-                to,
-                with_personal_data,
-                &mut out,
-            )
-            .await
-            .map_err(failed)
-            .and_then(|rows| {
-                out.flush().map(|()| rows).map_err(|e| {
-                    fail(
-                        format!("writing {} failed: {e}", path.display()),
-                        "check the disk space",
-                    )
-                })
-            });
-            match written {
-                Ok(rows) => rows,
-                Err(failure) => {
-                    // A half-written export is worse than none.
-                    drop(out);
-                    let _ = std::fs::remove_file(path);
-                    return Err(failure);
-                }
-            }
+            (Box::new(file), path.display().to_string())
         }
+    };
+    let mut out = std::io::BufWriter::new(sink);
+    let written = export_csv(
+        store,
+        &forms,
+        &clock,
+        from,
+        to,
+        with_personal_data,
+        &mut out,
+    )
+    .await
+    .map_err(failed)
+    .and_then(|rows| {
+        out.flush().map(|()| rows).map_err(|e| {
+            fail(
+                format!("writing {shown} failed: {e}"),
+                "check the disk space",
+            )
+        })
+    });
+    drop(out);
+    let rows = match (written, output) {
+        (Ok(rows), _) => rows,
+        (Err(failure), Some(path)) => {
+            let _ = std::fs::remove_file(path);
+            return Err(failure);
+        }
+        (Err(failure), None) => return Err(failure),
     };
     let personal = if with_personal_data {
         "with owners' personal data: keep it safe and delete it when done"

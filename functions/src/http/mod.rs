@@ -7,6 +7,7 @@ mod receipt;
 mod reply;
 pub(crate) mod staff;
 mod submit;
+mod throttle;
 mod track;
 
 use std::sync::Arc;

@@ -102,7 +102,7 @@ pub async fn answer(
                     Json(serde_json::json!({ "status": ticket.status, "status_label": ticket.status.label() })),
                 )
                     .into_response(),
-                Format::Html => super::staff::redirect(&desk.receipt_url(&kind, &reference, &key)),
+                Format::Html => reply::see_other(&desk.receipt_url(&kind, &reference, &key)),
             };
         }
         Err(ActError::NotFound) => return not_found(&desk, format),
@@ -197,15 +197,9 @@ fn page(
         &ReceiptContext { receipt: &view },
     ) {
         Ok(page) => {
-            let mut response = reply::html(status, page);
-            // A private address: never cached by anyone in between, and
-            // never passed on as a referrer.
-            let headers = response.headers_mut();
-            headers.insert(
-                axum::http::header::CACHE_CONTROL,
-                axum::http::HeaderValue::from_static("no-store"),
-            );
-            headers.insert(
+            // A private address, never passed on as a referrer either.
+            let mut response = reply::private_html(status, page);
+            response.headers_mut().insert(
                 axum::http::header::REFERRER_POLICY,
                 axum::http::HeaderValue::from_static("no-referrer"),
             );

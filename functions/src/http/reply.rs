@@ -46,6 +46,25 @@ pub fn message(format: Format, status: StatusCode, code: &str, text: &str) -> Re
     }
 }
 
+/// `303 See Other` to `location`: where a browser goes after a post.
+pub fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// A page meant for one person (staff pages with owners' data, an owner's
+/// status page): never kept by a cache on the way.
+pub fn private_html(status: StatusCode, body: String) -> Response {
+    let mut response = html(status, body);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 pub fn html(status: StatusCode, body: String) -> Response {
     (
         status,

@@ -6,9 +6,9 @@ use std::time::Instant;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DurationRound, TimeDelta};
+use chrono::TimeDelta;
 use forms::{FormView, Submission};
 use serde_json::json;
 use templates::{FORM_TEMPLATE, FormContext};
@@ -144,17 +144,8 @@ pub(super) async fn rate_limited(
     desk: &Desk,
     client: &ClientKey,
 ) -> Result<Option<u64>, crate::store::StoreError> {
-    let now = desk.clock.now();
-    let window = now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now);
-    let window_end = window + TimeDelta::minutes(1);
-    let key = format!("rate#{}#{}", client.0, window.timestamp());
-    let count = desk.store.count_hit(&key, window_end).await?;
-    if count > desk.rate_limit {
-        let wait = (window_end - now).num_seconds().max(1) as u64;
-        Ok(Some(wait))
-    } else {
-        Ok(None)
-    }
+    let key = format!("rate#{}", client.0);
+    super::throttle::over_limit(desk, &key, TimeDelta::minutes(1), desk.rate_limit).await
 }
 
 fn accepted(
@@ -183,13 +174,7 @@ fn accepted(
             });
             (StatusCode::CREATED, Json(body)).into_response()
         }
-        Format::Html => {
-            let mut response = StatusCode::SEE_OTHER.into_response();
-            if let Ok(location) = HeaderValue::from_str(&receipt_url) {
-                response.headers_mut().insert(header::LOCATION, location);
-            }
-            response
-        }
+        Format::Html => reply::see_other(&receipt_url),
     }
 }
 
@@ -228,10 +213,5 @@ pub async fn to_form_page(State(desk): State<Arc<Desk>>, Path(kind): Path<String
     if desk.forms.get(&kind).is_none() {
         return super::receipt::not_found(&desk, Format::Html);
     }
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(location) = HeaderValue::from_str(&format!("{}/forms/{kind}/", desk.config.base_url))
-    {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    response
+    reply::see_other(&format!("{}/forms/{kind}/", desk.config.base_url))
 }

@@ -10,12 +10,13 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use chrono::{DurationRound, TimeDelta};
+use chrono::TimeDelta;
 use serde::Serialize;
 
 use super::client::ClientKey;
 use super::intake;
 use super::reply::{self, Format};
+use super::throttle::over_limit;
 use crate::accounts;
 use crate::desk::Desk;
 use crate::ticket::is_reference;
@@ -70,20 +71,10 @@ pub async fn look_up(
         Ok(form) => form,
         Err(e) => return reply::intake_error(format, e),
     };
-    let now = desk.clock.now();
-    let window = now.duration_trunc(WINDOW).unwrap_or(now);
-    match desk
-        .store
-        .count_hit(
-            &format!("track#{}#{}", client.0, window.timestamp()),
-            window + WINDOW,
-        )
-        .await
-    {
-        Ok(count) if count <= PER_CLIENT => {}
-        Ok(_) => {
-            return reply::too_many(format, (window + WINDOW - now).num_seconds().max(1) as u64);
-        }
+    let key = format!("track#{}", client.0);
+    match over_limit(&desk, &key, WINDOW, PER_CLIENT).await {
+        Ok(None) => {}
+        Ok(Some(retry_after)) => return reply::too_many(format, retry_after),
         Err(e) => {
             tracing::error!(error = %e, "the lookup throttle failed");
             return reply::unavailable(format);
@@ -157,6 +148,6 @@ pub async fn look_up(
             )
                 .into_response()
         }
-        Format::Html => super::staff::redirect(&url),
+        Format::Html => reply::see_other(&url),
     }
 }

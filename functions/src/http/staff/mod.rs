@@ -15,13 +15,13 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use session::{SESSION_COOKIE, SIGNIN_COOKIE, redirect};
+pub use session::{SESSION_COOKIE, SIGNIN_COOKIE};
 
 use crate::desk::Desk;
 
 pub fn routes() -> Router<Arc<Desk>> {
     Router::new()
-        .route("/desk", get(|| async { session::redirect("desk/") }))
+        .route("/desk", get(|| async { super::reply::see_other("desk/") }))
         .route("/desk/", get(queue::queue))
         .route("/desk/signin", get(signin::page).post(signin::submit))
         .route("/desk/signout", post(signin::sign_out))

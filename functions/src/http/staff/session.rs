@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use cookie::{Cookie, SameSite};
 
 use super::super::reply::{self, Format};
@@ -86,7 +86,7 @@ fn sign_in_first(desk: &Desk, format: Format, next: &str) -> Response {
         ),
         Format::Html => {
             let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
-            redirect(&format!("{}?next={next}", staff_url(desk, "/signin")))
+            reply::see_other(&format!("{}?next={next}", staff_url(desk, "/signin")))
         }
     }
 }
@@ -94,14 +94,6 @@ fn sign_in_first(desk: &Desk, format: Format, next: &str) -> Response {
 /// The address of a staff page: `/desk/…` under the desk's endpoint.
 pub fn staff_url(desk: &Desk, path: &str) -> String {
     format!("{}/desk{path}", desk.config.desk_endpoint())
-}
-
-pub fn redirect(location: &str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
 }
 
 pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {

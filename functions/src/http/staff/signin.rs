@@ -11,16 +11,16 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DurationRound, TimeDelta};
+use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::super::client::ClientKey;
 use super::super::intake;
 use super::super::reply::{self, Format};
+use super::super::throttle::over_limit;
 use super::session::{
-    self, CSRF_FIELD, SESSION_COOKIE, SIGNIN_COOKIE, SignedIn, cookie_value, redirect, set_cookie,
-    staff_url,
+    self, CSRF_FIELD, SESSION_COOKIE, SIGNIN_COOKIE, SignedIn, cookie_value, set_cookie, staff_url,
 };
 use super::views;
 use crate::accounts::{self, Session};
@@ -211,7 +211,7 @@ pub async fn submit(
             )
                 .into_response()
         }
-        Format::Html => redirect(&next),
+        Format::Html => reply::see_other(&next),
     };
     set_cookie(
         &desk,
@@ -230,25 +230,12 @@ async fn throttled(
     client: &ClientKey,
     username: &str,
 ) -> Result<bool, crate::store::StoreError> {
-    let now = desk.clock.now();
-    let window = now.duration_trunc(WINDOW).unwrap_or(now);
-    let end = window + WINDOW;
     let account = accounts::hash_token(&format!("signin#{username}"));
-    let by_account = desk
-        .store
-        .count_hit(
-            &format!("signin#account#{}#{}", &account[..24], window.timestamp()),
-            end,
-        )
-        .await?;
-    let by_client = desk
-        .store
-        .count_hit(
-            &format!("signin#client#{}#{}", client.0, window.timestamp()),
-            end,
-        )
-        .await?;
-    Ok(by_account > PER_ACCOUNT || by_client > PER_CLIENT)
+    let account_key = format!("signin#account#{}", &account[..24]);
+    let by_account = over_limit(desk, &account_key, WINDOW, PER_ACCOUNT).await?;
+    let client_key = format!("signin#client#{}", client.0);
+    let by_client = over_limit(desk, &client_key, WINDOW, PER_CLIENT).await?;
+    Ok(by_account.is_some() || by_client.is_some())
 }
 
 pub async fn sign_out(
@@ -268,7 +255,7 @@ pub async fn sign_out(
     }
     let mut response = match format {
         Format::Json => StatusCode::NO_CONTENT.into_response(),
-        Format::Html => redirect(&staff_url(&desk, "/signin")),
+        Format::Html => reply::see_other(&staff_url(&desk, "/signin")),
     };
     set_cookie(&desk, &mut response, SESSION_COOKIE, "", Some(0));
     response

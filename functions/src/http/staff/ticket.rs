@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::super::intake;
 use super::super::receipt::not_found;
 use super::super::reply::{self, Format};
-use super::session::{self, CSRF_FIELD, SignedIn, redirect, staff_url};
+use super::session::{self, CSRF_FIELD, SignedIn, staff_url};
 use super::views::{self, ActionForm, Answer, Names, Refused, StaffBar, TimelineEntry};
 use crate::desk::{ActError, Desk};
 use crate::ticket::{Status, Ticket, is_reference};
@@ -241,7 +241,7 @@ pub async fn act(
     );
     match result {
         Ok(ticket) => match format {
-            Format::Html => redirect(&format!(
+            Format::Html => reply::see_other(&format!(
                 "{}?done={action}",
                 staff_url(&desk, &format!("/tickets/{}", ticket.reference))
             )),

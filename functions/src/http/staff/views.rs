@@ -35,15 +35,8 @@ pub fn render(
     status: StatusCode,
 ) -> Response {
     match desk.theme.render(template, &desk.site, context) {
-        Ok(page) => {
-            let mut response = reply::html(status, page);
-            // Staff pages show owners' personal data: never cached, never indexed.
-            response.headers_mut().insert(
-                axum::http::header::CACHE_CONTROL,
-                axum::http::HeaderValue::from_static("no-store"),
-            );
-            response
-        }
+        // Staff pages show owners' personal data.
+        Ok(page) => reply::private_html(status, page),
         Err(e) => {
             tracing::error!(error = %e, template, "rendering a staff page failed");
             reply::unavailable(Format::Html)
@@ -135,16 +128,13 @@ impl Names<'_> {
         let Some(value) = &t.category else {
             return String::new();
         };
-        self.desk
-            .forms
-            .get(&t.kind)
-            .and_then(|f| f.fields.iter().find_map(|field| field.choice(value)))
-            .map(|c| c.label.clone())
-            .unwrap_or_else(|| value.clone())
+        crate::report::category_label(&self.desk.forms, &t.kind, value)
+            .unwrap_or(value)
+            .to_owned()
     }
 
     pub fn department(&self, id: &str) -> String {
-        department_name(self.desk, id).unwrap_or_else(|| id.to_owned())
+        crate::report::department_name(&self.desk.forms, id)
     }
 
     pub fn person(&self, username: &str) -> String {
@@ -305,11 +295,7 @@ impl Names<'_> {
         refused: Option<&Refused<'_>>,
     ) -> Vec<ActionForm> {
         workflow::allowed(t.status)
-            .filter(|spec| match spec.who {
-                workflow::Who::Handler => true,
-                workflow::Who::Desk => staff.role.is_desk(),
-                workflow::Who::Owner => false,
-            })
+            .filter(|spec| spec.for_staff(&staff.role))
             .filter(|spec| !(spec.id == "mark_serious" && t.serious))
             .map(|spec| {
                 let this = refused.filter(|r| r.action == spec.id);
