@@ -14,3 +14,6 @@ pub mod aws;
 
 #[path = "src/staff.rs"]
 pub mod staff;
+
+#[path = "src/webhook.rs"]
+pub mod webhook;

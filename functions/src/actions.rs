@@ -5,6 +5,7 @@
 
 use crate::accounts::Staff;
 use crate::desk::Desk;
+use crate::outgoing::{self, Outgoing};
 use crate::store::{Change, StoreError};
 use crate::ticket::{self, Ticket};
 use crate::workflow::{self, Who, WorkflowError};
@@ -159,14 +160,21 @@ impl Desk {
             })
         })?;
         let owes_mail = next.mail != ticket.mail;
+        let owed = self
+            .owners_email(action, &next)
+            .await
+            .map_err(|e| Race::Other(e.into()))?;
         let change = Change {
             ticket: next,
             event,
             owes_mail,
+            owed,
         };
         match self.store.record(&change).await {
             Ok(()) => {
-                if owes_mail && let Some(stored) = &self.stored {
+                if (owes_mail || !change.owed.is_empty())
+                    && let Some(stored) = &self.stored
+                {
                     stored.notify_one();
                 }
                 Ok(change.ticket)
@@ -179,6 +187,26 @@ impl Desk {
             Err(StoreError::NotFound(_)) => Err(Race::Other(ActError::NotFound)),
             Err(e) => Err(Race::Other(e.into())),
         }
+    }
+
+    /// The owner's email an action owes (a booked visit, done work), with
+    /// the hash of its link's key added first: if the change then loses a
+    /// race, an unused hash is all that is left.
+    async fn owners_email(
+        &self,
+        action: &str,
+        after: &Ticket,
+    ) -> Result<Vec<Outgoing>, StoreError> {
+        let Some(form) = self.forms.get(&after.kind) else {
+            return Ok(Vec::new());
+        };
+        let (key, hash) = Desk::new_status_key()?;
+        let Some(message) = outgoing::for_action(form, after, action, self.clock.now(), &key)
+        else {
+            return Ok(Vec::new());
+        };
+        self.store.add_status_key(&after.reference, &hash).await?;
+        Ok(vec![message])
     }
 
     fn conflict(&self, ticket: &Ticket) -> ActError {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use config::Config;
 use tokio::sync::Notify;
 
+use crate::alert::{AlertChannel, Alerting, Sns, Webhook};
 use crate::desk::{Desk, LoadError};
 use crate::mail::{Composer, MailTransport, Outbox, Ses, Smtp};
 use crate::notify::Notifier;
@@ -17,13 +18,17 @@ use crate::store::{DynamoStore, SqliteStore, TicketStore};
 pub struct Backends {
     pub store: Arc<dyn TicketStore>,
     pub transport: Arc<dyn MailTransport>,
+    pub alerting: Alerting,
 }
 
 pub async fn backends(settings: &Settings) -> Result<Backends, LoadError> {
     // One AWS configuration for every client, read once at start-up from
     // the standard variables (AWS_REGION, AWS_ENDPOINT_URL, credentials).
-    let needs_aws =
-        matches!(settings.store, StoreChoice::Dynamodb { .. }) || settings.mail == MailChoice::Ses;
+    let alerts = &settings.alerts;
+    let needs_aws = matches!(settings.store, StoreChoice::Dynamodb { .. })
+        || settings.mail == MailChoice::Ses
+        || alerts.sns_topic_arn.is_some()
+        || alerts.manager_sns_topic_arn.is_some();
     let aws = if needs_aws {
         Some(
             aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -55,7 +60,41 @@ pub async fn backends(settings: &Settings) -> Result<Backends, LoadError> {
         }
         MailChoice::Ses => Arc::new(Ses::new(aws_sdk_sesv2::Client::new(aws()?))),
     };
-    Ok(Backends { store, transport })
+    let webhook = |url: &Option<String>| -> Result<Option<Arc<dyn AlertChannel>>, LoadError> {
+        url.as_deref()
+            .map(|url| {
+                Webhook::new(url, alerts.webhook_format)
+                    .map(|w| Arc::new(w) as Arc<dyn AlertChannel>)
+                    .map_err(|e| LoadError::Settings(e.to_string()))
+            })
+            .transpose()
+    };
+    let sms = |arn: &Option<String>| -> Result<Option<Arc<dyn AlertChannel>>, LoadError> {
+        arn.as_deref()
+            .map(|arn| {
+                aws().map(|aws| {
+                    Arc::new(Sns::new(aws_sdk_sns::Client::new(aws), arn)) as Arc<dyn AlertChannel>
+                })
+            })
+            .transpose()
+    };
+    let alerting = Alerting {
+        duty_webhook: webhook(&alerts.webhook_url)?,
+        manager_webhook: webhook(&alerts.manager_webhook_url)?,
+        duty_sms: sms(&alerts.sns_topic_arn)?,
+        manager_sms: sms(&alerts.manager_sns_topic_arn)?,
+    };
+    if alerting.duty_webhook.is_none() && alerting.duty_sms.is_none() {
+        tracing::warn!(
+            "no duty alert channel: emergencies reach only the queue and the desk email; \
+             set DESK_ALERT_WEBHOOK_URL or DESK_ALERT_SNS_TOPIC_ARN"
+        );
+    }
+    Ok(Backends {
+        store,
+        transport,
+        alerting,
+    })
 }
 
 /// A desk for the site (forms, theme) on the given backends, and the
@@ -71,17 +110,22 @@ pub fn assemble(
     desk.stored = stored;
     desk.secure_cookies = settings.secure_cookies;
     desk.follow_up_after = settings.follow_up_after;
+    desk.duty = settings.duty();
     let composer = Composer::new(
         desk.forms.clone(),
         settings.mail_from.clone(),
         settings.department_email.clone(),
         desk.clock,
-    );
+    )
+    .with_links(desk.desk_url(), desk.config.title.clone());
     let notifier = Notifier {
         store: Arc::clone(&backends.store),
         transport: Arc::clone(&backends.transport),
         composer,
         clock: desk.clock,
+        alerting: backends.alerting.clone(),
+        digest_hour: settings.alerts.digest_hour,
+        digest_owed: Default::default(),
     };
     Ok((Arc::new(desk), Arc::new(notifier)))
 }

@@ -11,6 +11,7 @@ use templates::{Addressing, SiteView, Theme};
 use tokio::sync::Notify;
 
 use crate::accounts;
+use crate::outgoing::{self, Duty};
 use crate::store::{Created, Idempotency, StoreError, TicketStore};
 use crate::ticket::{self, Actor, Event, MailPurpose, MailState, Status, Ticket};
 use crate::time::Clock;
@@ -47,6 +48,8 @@ pub struct Desk {
     pub secure_cookies: bool,
     /// How long owners have to accept done work online before the desk calls.
     pub follow_up_after: chrono::TimeDelta,
+    /// Which duty alert channels are configured, and the escalation delay.
+    pub duty: Duty,
 }
 
 impl Desk {
@@ -70,6 +73,7 @@ impl Desk {
             stored: None,
             secure_cookies: true,
             follow_up_after: crate::settings::DEFAULT_FOLLOW_UP_AFTER,
+            duty: Duty::default(),
         })
     }
 
@@ -82,6 +86,26 @@ impl Desk {
         )
     }
 
+    /// The desk's absolute address, for links in email and alerts: the
+    /// configured endpoint, or the site's own origin before it.
+    pub fn desk_url(&self) -> String {
+        let endpoint = self.config.desk_endpoint();
+        if endpoint.contains("://") {
+            return endpoint;
+        }
+        let base = self.config.base_url.trim_end_matches('/');
+        let origin = base.strip_suffix(self.config.base_path()).unwrap_or(base);
+        format!("{origin}{endpoint}")
+    }
+
+    /// A new random key for a status-page address, and its hash.
+    pub fn new_status_key() -> Result<(String, String), StoreError> {
+        let key = accounts::random_token()
+            .map_err(|e| StoreError::Backend(format!("no randomness for a status key: {e}")))?;
+        let hash = accounts::hash_token(&key);
+        Ok((key, hash))
+    }
+
     /// Stores a validated submission as a ticket, or finds the ticket the
     /// same submission made before; with the key of the owner's status
     /// page (a repeat gets a key of its own: only hashes are kept, so the
@@ -92,15 +116,10 @@ impl Desk {
         valid: Validated,
         token: Option<&str>,
     ) -> Result<(Created, String), StoreError> {
-        let key = accounts::random_token()
-            .map_err(|e| StoreError::Backend(format!("no randomness for a status key: {e}")))?;
-        let created = self
-            .store_new(form, valid, token, accounts::hash_token(&key))
-            .await?;
+        let (key, hash) = Desk::new_status_key()?;
+        let created = self.store_new(form, valid, token, hash.clone()).await?;
         if let Created::Existing(ticket) = &created {
-            self.store
-                .add_status_key(&ticket.reference, &accounts::hash_token(&key))
-                .await?;
+            self.store.add_status_key(&ticket.reference, &hash).await?;
         }
         Ok((created, key))
     }
@@ -130,7 +149,18 @@ impl Desk {
                     })?;
             let mut ticket = self.new_ticket(form, &valid, reference, received_at, within);
             ticket.status_keys = vec![key_hash.clone()];
-            match self.store.create(ticket, idempotency.clone()).await {
+            // The confirmation email links with a key of its own, so the
+            // receipt's key is only ever in the receipt's address.
+            let (email_key, email_key_hash) = Desk::new_status_key()?;
+            let owed = outgoing::for_new_ticket(form, &ticket, valid.alert, &self.duty, &email_key);
+            if owed.iter().any(|m| m.secret.is_some()) {
+                ticket.status_keys.push(email_key_hash);
+            }
+            match self
+                .store
+                .create_with(ticket, idempotency.clone(), &owed)
+                .await
+            {
                 Err(StoreError::ReferenceTaken(_)) if attempt < 5 => attempt += 1,
                 Ok(created) => {
                     if let (Created::New(_), Some(stored)) = (&created, &self.stored) {

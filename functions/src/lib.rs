@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod actions;
+pub mod alert;
 pub mod assemble;
 pub mod desk;
 pub mod export;
@@ -19,6 +20,7 @@ pub mod local;
 pub mod logging;
 pub mod mail;
 pub mod notify;
+pub mod outgoing;
 pub mod report;
 pub mod settings;
 pub mod store;

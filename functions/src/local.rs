@@ -21,6 +21,8 @@ use crate::settings::Settings;
 
 /// How often owed mail is retried when nothing new arrives.
 const RETRY_EVERY: Duration = Duration::from_secs(30);
+/// Messages due at the same moment are sent in one round.
+const MIN_WAIT: Duration = Duration::from_millis(200);
 
 struct Current {
     router: Router,
@@ -112,12 +114,16 @@ impl LocalDesk {
     async fn send_mail_forever(self) {
         loop {
             let notifier = self.current.read().ok().map(|c| Arc::clone(&c.notifier));
-            if let Some(notifier) = notifier
-                && let Err(e) = notifier.run_once().await
-            {
-                tracing::error!(error = %e, "sending owed desk email failed");
+            let mut wait = RETRY_EVERY;
+            if let Some(notifier) = notifier {
+                match notifier.run_once().await {
+                    // An escalation due in seconds is sent then, not at the
+                    // next retry round.
+                    Ok(_) => wait = notifier.next_due_in(RETRY_EVERY).await.max(MIN_WAIT),
+                    Err(e) => tracing::error!(error = %e, "sending owed messages failed"),
+                }
             }
-            let _ = tokio::time::timeout(RETRY_EVERY, self.stored.notified()).await;
+            let _ = tokio::time::timeout(wait, self.stored.notified()).await;
         }
     }
 }

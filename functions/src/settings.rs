@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use lettre::message::Mailbox;
 
+use crate::alert::WebhookFormat;
+
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}: {problem}")]
 pub struct SettingsError {
@@ -44,7 +46,45 @@ pub struct Settings {
     /// How long owners have to accept done work online before the ticket
     /// shows in the desk's "awaiting 回访" queue for a phone call.
     pub follow_up_after: chrono::TimeDelta,
+    pub alerts: AlertSettings,
 }
+
+/// Where urgent requests are announced, and when the desk is reminded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertSettings {
+    /// The duty group's robot (`DESK_ALERT_WEBHOOK_URL`).
+    pub webhook_url: Option<String>,
+    /// The manager's robot for escalations (`DESK_ALERT_MANAGER_WEBHOOK_URL`);
+    /// escalations go to the duty group's when it is not set.
+    pub manager_webhook_url: Option<String>,
+    pub webhook_format: WebhookFormat,
+    /// SMS to the duty phones (`DESK_ALERT_SNS_TOPIC_ARN`).
+    pub sns_topic_arn: Option<String>,
+    pub manager_sns_topic_arn: Option<String>,
+    /// How long an emergency may go without a staff action before the
+    /// manager is alerted (`DESK_ESCALATE_AFTER`).
+    pub escalate_after: chrono::TimeDelta,
+    /// The local hour the overdue digest goes out (`DESK_DIGEST_HOUR`);
+    /// `None` when set to `off`.
+    pub digest_hour: Option<u32>,
+}
+
+impl Default for AlertSettings {
+    fn default() -> AlertSettings {
+        AlertSettings {
+            webhook_url: None,
+            manager_webhook_url: None,
+            webhook_format: WebhookFormat::WeCom,
+            sns_topic_arn: None,
+            manager_sns_topic_arn: None,
+            escalate_after: crate::outgoing::DEFAULT_ESCALATE_AFTER,
+            digest_hour: Some(DEFAULT_DIGEST_HOUR),
+        }
+    }
+}
+
+/// The digest is there when the office opens.
+pub const DEFAULT_DIGEST_HOUR: u32 = 8;
 
 /// Owners have two days to answer online.
 pub const DEFAULT_FOLLOW_UP_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(48);
@@ -144,19 +184,70 @@ impl Settings {
                 format!("is {estate:?}; use letters, digits, - and _"),
             ));
         }
-        let follow_up_after = match get("DESK_FOLLOW_UP_AFTER") {
-            None => DEFAULT_FOLLOW_UP_AFTER,
+        let duration = |name: &str, default: chrono::TimeDelta| match get(name) {
+            None => Ok(default),
             Some(v) => humantime::parse_duration(v)
                 .ok()
                 .and_then(|d| chrono::TimeDelta::from_std(d).ok())
                 .ok_or_else(|| {
                     error(
-                        "DESK_FOLLOW_UP_AFTER",
-                        format!("is {v:?}; give a duration such as 48h, 2days or 0s"),
+                        name,
+                        format!("is {v:?}; give a duration such as 48h, 10m or 30s"),
+                    )
+                }),
+        };
+        let follow_up_after = duration("DESK_FOLLOW_UP_AFTER", DEFAULT_FOLLOW_UP_AFTER)?;
+        let webhook = |name: &str| -> Result<Option<String>, SettingsError> {
+            get(name)
+                .map(|url| {
+                    check_webhook(url)
+                        .map(|()| url.to_owned())
+                        .map_err(|problem| error(name, problem))
+                })
+                .transpose()
+        };
+        let topic = |name: &str| -> Result<Option<String>, SettingsError> {
+            match get(name) {
+                Some(arn) if !arn.starts_with("arn:") || arn.split(':').count() != 6 => Err(error(
+                    name,
+                    format!(
+                        "is {arn:?}; give the topic's ARN, arn:aws:sns:<region>:<account>:<name>"
+                    ),
+                )),
+                other => Ok(other.map(str::to_owned)),
+            }
+        };
+        let alerts = AlertSettings {
+            webhook_url: webhook("DESK_ALERT_WEBHOOK_URL")?,
+            manager_webhook_url: webhook("DESK_ALERT_MANAGER_WEBHOOK_URL")?,
+            webhook_format: match get("DESK_ALERT_WEBHOOK_FORMAT") {
+                None => WebhookFormat::WeCom,
+                Some(v) => WebhookFormat::parse(v).ok_or_else(|| {
+                    error(
+                        "DESK_ALERT_WEBHOOK_FORMAT",
+                        format!("is {v:?}; use wecom, dingtalk or feishu"),
                     )
                 })?,
+            },
+            sns_topic_arn: topic("DESK_ALERT_SNS_TOPIC_ARN")?,
+            manager_sns_topic_arn: topic("DESK_ALERT_MANAGER_SNS_TOPIC_ARN")?,
+            escalate_after: duration(
+                "DESK_ESCALATE_AFTER",
+                crate::outgoing::DEFAULT_ESCALATE_AFTER,
+            )?,
+            digest_hour: match get("DESK_DIGEST_HOUR") {
+                None => Some(DEFAULT_DIGEST_HOUR),
+                Some("off") => None,
+                Some(v) => Some(v.parse().ok().filter(|h| *h < 24).ok_or_else(|| {
+                    error(
+                        "DESK_DIGEST_HOUR",
+                        format!("is {v:?}; give the hour, 0 to 23, or off"),
+                    )
+                })?),
+            },
         };
         Ok(Settings {
+            alerts,
             follow_up_after,
             secure_cookies: true,
             estate,
@@ -169,11 +260,37 @@ impl Settings {
         })
     }
 
+    /// The duty channels the new tickets' alerts are planned for.
+    pub fn duty(&self) -> crate::outgoing::Duty {
+        crate::outgoing::Duty {
+            webhook: self.alerts.webhook_url.is_some(),
+            sms: self.alerts.sns_topic_arn.is_some(),
+            escalate_after: self.alerts.escalate_after,
+        }
+    }
+
     pub fn from_env(site_root: PathBuf, data_dir: PathBuf) -> Result<Settings, SettingsError> {
         let vars: BTreeMap<String, String> = std::env::vars()
             .filter(|(k, _)| k.starts_with("DESK_"))
             .collect();
         Settings::from_vars(&vars, site_root, data_dir)
+    }
+}
+
+/// A robot's address must be HTTPS; plain HTTP only to this machine, for
+/// tests and a local relay.
+fn check_webhook(url: &str) -> Result<(), String> {
+    let loopback = [
+        "http://127.0.0.1:",
+        "http://127.0.0.1/",
+        "http://localhost:",
+        "http://[::1]:",
+    ];
+    if url.starts_with("https://") || loopback.iter().any(|l| url.starts_with(l)) {
+        Ok(())
+    } else {
+        // Not the URL itself: it carries the robot's key.
+        Err("is not an https:// address (plain http is allowed only to 127.0.0.1)".to_owned())
     }
 }
 
@@ -249,5 +366,32 @@ mod tests {
         );
         let s = read(&[("DESK_EMAIL_ENGINEERING", "eng@example.org")]).unwrap();
         assert!(s.department_email.contains_key("engineering"));
+    }
+
+    #[test]
+    fn alert_settings_are_checked() {
+        for (name, value) in [
+            ("DESK_ALERT_WEBHOOK_URL", "http://qyapi.weixin.qq.com/x"),
+            ("DESK_ALERT_WEBHOOK_FORMAT", "slack"),
+            ("DESK_ALERT_SNS_TOPIC_ARN", "duty-phones"),
+            ("DESK_ESCALATE_AFTER", "soon"),
+            ("DESK_DIGEST_HOUR", "24"),
+        ] {
+            assert_eq!(read(&[(name, value)]).unwrap_err().variable, name);
+        }
+        let s = read(&[
+            ("DESK_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook"),
+            (
+                "DESK_ALERT_SNS_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:duty",
+            ),
+            ("DESK_ESCALATE_AFTER", "2s"),
+            ("DESK_DIGEST_HOUR", "off"),
+        ])
+        .unwrap();
+        assert!(s.duty().webhook && s.duty().sms);
+        assert_eq!(s.duty().escalate_after, chrono::TimeDelta::seconds(2));
+        assert_eq!(s.alerts.digest_hour, None);
+        assert_eq!(read(&[]).unwrap().alerts.digest_hour, Some(8));
     }
 }

@@ -229,6 +229,19 @@ pub fn repair() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// An ordinary repair without the owner's address: it owes the desk email
+/// and nothing else.
+pub fn ordinary_repair() -> Vec<(&'static str, &'static str)> {
+    repair()
+        .into_iter()
+        .map(|(name, value)| match name {
+            "urgency" => (name, "ordinary"),
+            "email" => (name, ""),
+            _ => (name, value),
+        })
+        .collect()
+}
+
 /// A mail transport in front of another that fails while it is down, and
 /// remembers what it let through.
 pub struct Outage {
@@ -290,7 +303,11 @@ pub fn notifier(
                 .expect("a mailbox"),
             Default::default(),
             clock,
-        ),
+        )
+        .with_links("http://127.0.0.1:1".to_owned(), "测试小区".to_owned()),
         clock,
+        alerting: Default::default(),
+        digest_hour: None,
+        digest_owed: Default::default(),
     }
 }

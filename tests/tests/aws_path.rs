@@ -68,7 +68,11 @@ async fn a_repair_goes_through_dynamodb_and_ses_and_an_outage_loses_nothing() {
     let now = Utc::now();
     assert_eq!(
         notifier(&desk, ses.clone(), now).run_once().await.unwrap(),
-        Report { sent: 0, failed: 1 }
+        Report {
+            sent: 0,
+            failed: 1,
+            dropped: 0
+        }
     );
     let owed = desk
         .store
@@ -87,7 +91,11 @@ async fn a_repair_goes_through_dynamodb_and_ses_and_an_outage_loses_nothing() {
             .run_once()
             .await
             .unwrap(),
-        Report { sent: 1, failed: 0 }
+        Report {
+            sent: 1,
+            failed: 0,
+            dropped: 0
+        }
     );
     assert_eq!(
         notifier(&desk, ses.clone(), later + TimeDelta::hours(1))
@@ -131,7 +139,11 @@ async fn the_smtp_transport_delivers_the_desk_email() {
         std::sync::Arc::new(desk::mail::Smtp::from_url(&url).expect("the SMTP URL is usable"));
     assert_eq!(
         notifier(&desk, smtp, Utc::now()).run_once().await.unwrap(),
-        Report { sent: 1, failed: 0 }
+        Report {
+            sent: 1,
+            failed: 0,
+            dropped: 0
+        }
     );
     let delivered: Vec<String> = std::fs::read_dir(maildir.join("new"))
         .expect("the maildir exists")

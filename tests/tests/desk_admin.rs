@@ -224,6 +224,7 @@ async fn act(
             ticket,
             event,
             owes_mail: false,
+            owed: Vec::new(),
         })
         .await
         .expect("recorded");

@@ -3,21 +3,29 @@
 
 use chrono::{TimeDelta, Utc};
 use desk::notify::Report;
-use tests::desk::{Outage, TestDesk, notifier};
+use tests::desk::{Outage, TestDesk, notifier, ordinary_repair};
 
 #[tokio::test]
 async fn a_mail_outage_keeps_the_ticket_and_the_mail_goes_out_once_on_retry() {
     let desk = TestDesk::new();
     let transport = Outage::new(None);
     transport.set_down(true);
-    let reference = desk.file_repair().await;
+    let answer = desk.post_form("repair", &ordinary_repair()).await;
+    let reference = answer.reference();
     let now = Utc::now();
 
     let report = notifier(&desk, transport.clone(), now)
         .run_once()
         .await
         .unwrap();
-    assert_eq!(report, Report { sent: 0, failed: 1 });
+    assert_eq!(
+        report,
+        Report {
+            sent: 0,
+            failed: 1,
+            dropped: 0
+        }
+    );
     let ticket = desk
         .store
         .get(&reference)
@@ -42,7 +50,11 @@ async fn a_mail_outage_keeps_the_ticket_and_the_mail_goes_out_once_on_retry() {
             .run_once()
             .await
             .unwrap(),
-        Report { sent: 1, failed: 0 }
+        Report {
+            sent: 1,
+            failed: 0,
+            dropped: 0
+        }
     );
     let much_later = later + TimeDelta::hours(1);
     assert_eq!(

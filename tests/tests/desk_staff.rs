@@ -494,7 +494,11 @@ async fn marking_a_ticket_serious_later_alerts_the_manager_once() {
             .await
             .unwrap()
     };
-    assert_eq!(send().await.sent, 1, "the new ticket's email");
+    assert_eq!(
+        send().await.sent,
+        2,
+        "the new ticket's email and the owner's confirmation"
+    );
 
     let li = desk.sign_in("li").await;
     let marked = desk

@@ -830,6 +830,7 @@ async fn fill(
             .unwrap_or_else(|e| panic!("{} on a {:?} ticket: {e}", step.action, ticket.status));
             let change = Change {
                 owes_mail: next.mail != ticket.mail,
+                owed: Vec::new(),
                 ticket: next,
                 event,
             };

@@ -107,6 +107,10 @@ pub struct Choice {
     /// at once.
     #[serde(default)]
     pub serious: bool,
+    /// The choice makes the request an emergency: the duty alert channel
+    /// is told at once, besides the queue and the email.
+    #[serde(default)]
+    pub alert: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -59,6 +59,8 @@ pub struct Validated {
     pub auto_dispatch: bool,
     /// A chosen option marks the request as serious.
     pub serious: bool,
+    /// A chosen option makes it an emergency for the duty alert channel.
+    pub alert: bool,
 }
 
 impl Validated {
@@ -117,6 +119,7 @@ impl FormDefinition {
             category: routing.map(|c| c.value.clone()),
             auto_dispatch: routing.is_some_and(|c| c.auto_dispatch),
             serious: chosen().any(|c| c.serious),
+            alert: chosen().any(|c| c.alert),
             values,
             department,
             commitment,

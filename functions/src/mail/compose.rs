@@ -28,11 +28,15 @@ pub struct DeskEmail {
 
 /// Everything needed to turn a ticket into the desk email.
 pub struct Composer {
-    forms: FormSet,
-    from: Mailbox,
+    pub(super) forms: FormSet,
+    pub(super) from: Mailbox,
     /// Department id → address, where the environment overrides the form data.
     overrides: BTreeMap<String, Mailbox>,
-    clock: Clock,
+    pub(super) clock: Clock,
+    /// The desk's absolute address, for links in messages.
+    pub(super) desk_url: String,
+    /// How the owner's emails are signed: the site's title.
+    pub(super) signature: String,
 }
 
 impl Composer {
@@ -47,10 +51,19 @@ impl Composer {
             from,
             overrides,
             clock,
+            desk_url: String::new(),
+            signature: String::new(),
         }
     }
 
-    fn recipient(&self, department: &str) -> Result<Mailbox, MailError> {
+    /// Where links in messages point, and how the owner's are signed.
+    pub fn with_links(mut self, desk_url: String, signature: String) -> Composer {
+        self.desk_url = desk_url;
+        self.signature = signature;
+        self
+    }
+
+    pub(super) fn recipient(&self, department: &str) -> Result<Mailbox, MailError> {
         if let Some(mailbox) = self.overrides.get(department) {
             return Ok(mailbox.clone());
         }

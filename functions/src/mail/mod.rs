@@ -2,6 +2,7 @@
 //! transport (a folder of `.eml` files locally; SES or SMTP when deployed).
 
 mod compose;
+mod messages;
 mod outbox;
 mod ses;
 mod smtp;

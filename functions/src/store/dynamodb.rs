@@ -19,6 +19,10 @@
 //! - a submission key: `pk = SUBMISSION#<key>`, `sk = SUBMISSION`: which
 //!   ticket a token or a digest made, until `expires_at`.
 //! - a rate-limit counter: `pk = RATE#<client>#<window>`, `sk = RATE`.
+//! - a message the ticket owes besides the desk email (`crate::outgoing`):
+//!   `pk = TICKET#<reference>` (the ticket's partition; a digest's is
+//!   `OUTGOING#<estate>`), `sk = OUT#<id>`; while owed, in the `mail-owed`
+//!   index under `gsi2pk = OUT#<estate>`, `gsi2sk = <not before>#<id>`.
 //! - a staff account: `pk = STAFF#<estate>`, `sk = <username>`, the account
 //!   as JSON in `account`.
 //! - a session: `pk = SESSION#<id hash>`, `sk = SESSION`, the session as
@@ -43,7 +47,9 @@
 //!   The other filters are the shared rule ([`ListQuery::matches`]).
 //!   Except in the new queue (serious first), a partition is read only until
 //!   it has given `limit` matching tickets.
-//! - owed mail (`mail_due`): Query `mail-owed` on `MAIL#<estate>` up to now.
+//! - owed mail (`mail_due`): Query `mail-owed` on `MAIL#<estate>` up to now;
+//!   owed messages (`outgoing_due`) the same on `OUT#<estate>`; a ticket's
+//!   messages (`outgoing_of`): Query its partition, `sk` from `OUT#`.
 //! - staff (`list_staff`): one consistent Query on `pk = STAFF#<estate>`.
 //!
 //! Keys name their window and readers compare expiry times, so nothing
@@ -63,6 +69,7 @@ use super::{
     Change, Created, Idempotency, ListQuery, StoreError, TicketStore, View, sort_queue, timestamp,
 };
 use crate::accounts::{Session, Staff};
+use crate::outgoing::{Channel, Delivery, Outgoing, Purpose, Settle};
 use crate::ticket::{Event, MailPurpose, MailState, Status, Ticket};
 
 const TICKET: &str = "TICKET";
@@ -234,6 +241,40 @@ impl DynamoStore {
         format!("MAIL#{}", self.estate)
     }
 
+    fn outgoing_partition(&self) -> String {
+        format!("OUT#{}", self.estate)
+    }
+
+    fn outgoing_key(&self, message: &Outgoing) -> Item {
+        let pk = match &message.reference {
+            Some(reference) => ticket_pk(reference),
+            None => format!("OUTGOING#{}", self.estate),
+        };
+        key(pk, &format!("OUT#{}", message.id))
+    }
+
+    fn outgoing_item(&self, m: &Outgoing) -> Item {
+        let mut item = self.outgoing_key(m);
+        item.insert("id".into(), s(&m.id));
+        if let Some(reference) = &m.reference {
+            item.insert("reference".into(), s(reference));
+        }
+        item.insert("purpose".into(), s(m.purpose.as_str()));
+        item.insert("channel".into(), s(m.channel.as_str()));
+        item.insert("not_before".into(), s(timestamp(m.not_before)));
+        item.insert("attempts".into(), n(0));
+        item.insert("delivery".into(), s("owed"));
+        if let Some(secret) = &m.secret {
+            item.insert("secret".into(), s(secret));
+        }
+        item.insert("gsi2pk".into(), s(self.outgoing_partition()));
+        item.insert(
+            "gsi2sk".into(),
+            s(format!("{}#{}", timestamp(m.not_before), m.id)),
+        );
+        item
+    }
+
     fn staff_partition(&self) -> String {
         format!("STAFF#{}", self.estate)
     }
@@ -383,7 +424,11 @@ impl DynamoStore {
             .expression_attribute_names("#p", q.partition_attr)
             .expression_attribute_values(":p", s(&q.partition));
         if let Some((op, value)) = &q.bound {
-            condition.push_str(&format!(" AND #s {op} :s"));
+            if *op == "begins_with" {
+                condition.push_str(" AND begins_with(#s, :s)");
+            } else {
+                condition.push_str(&format!(" AND #s {op} :s"));
+            }
             query = query
                 .expression_attribute_names("#s", q.sort_attr)
                 .expression_attribute_values(":s", s(value));
@@ -473,11 +518,23 @@ impl DynamoStore {
         condition: Option<&str>,
         values: Vec<(&str, AttributeValue)>,
     ) -> Result<bool, StoreError> {
+        self.update_item(ticket_key(reference), expression, condition, values)
+            .await
+    }
+
+    /// An update of one item; `false` when its condition did not hold.
+    async fn update_item(
+        &self,
+        key: Item,
+        expression: &str,
+        condition: Option<&str>,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool, StoreError> {
         let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(ticket_key(reference)))
+            .set_key(Some(key))
             .update_expression(expression)
             .set_condition_expression(condition.map(str::to_owned));
         for (name, value) in values {
@@ -567,12 +624,39 @@ fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
     })
 }
 
+fn outgoing_from(item: &Item) -> Result<Outgoing, StoreError> {
+    let unknown = |what: &str, text: &str| {
+        StoreError::Backend(format!("a stored message has an unknown {what} `{text}`"))
+    };
+    let purpose = text(item, "purpose")?;
+    let channel = text(item, "channel")?;
+    let not_before = text(item, "not_before")?;
+    Ok(Outgoing {
+        id: text(item, "id")?,
+        reference: text(item, "reference").ok(),
+        purpose: Purpose::parse(&purpose).ok_or_else(|| unknown("purpose", &purpose))?,
+        channel: Channel::parse(&channel).ok_or_else(|| unknown("channel", &channel))?,
+        not_before: DateTime::parse_from_rfc3339(&not_before)
+            .map_err(|e| StoreError::Backend(format!("a message's time does not parse: {e}")))?
+            .with_timezone(&Utc),
+        attempts: number(item, "attempts")? as u32,
+        last_error: text(item, "last_error").ok(),
+        secret: text(item, "secret").ok(),
+        delivery: match text(item, "delivery")?.as_str() {
+            "owed" => Delivery::Owed,
+            "sent" => Delivery::Sent,
+            _ => Delivery::Dropped(text(item, "dropped_why").unwrap_or_default()),
+        },
+    })
+}
+
 #[async_trait]
 impl TicketStore for DynamoStore {
-    async fn create(
+    async fn create_with(
         &self,
         ticket: Ticket,
         idempotency: Idempotency,
+        owed: &[Outgoing],
     ) -> Result<Created, StoreError> {
         let submission_key = key(
             format!("SUBMISSION#{}", idempotency.key(&ticket.kind)),
@@ -602,6 +686,11 @@ impl TicketStore for DynamoStore {
             let put_event = self.put_new(self.event_item(&ticket.reference, event)?)?;
             transaction =
                 transaction.transact_items(TransactWriteItem::builder().put(put_event).build());
+        }
+        for message in owed {
+            let put_message = self.put_new(self.outgoing_item(message))?;
+            transaction =
+                transaction.transact_items(TransactWriteItem::builder().put(put_message).build());
         }
         let error = match transaction.send().await {
             Ok(_) => return Ok(Created::New(ticket)),
@@ -719,13 +808,17 @@ impl TicketStore for DynamoStore {
             .build()
             .map_err(|e| backend("Update", e))?;
         let put_event = self.put_new(self.event_item(&t.reference, &change.event)?)?;
-        let written = self
+        let mut transaction = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(TransactWriteItem::builder().put(put_event).build())
-            .send()
-            .await;
+            .transact_items(TransactWriteItem::builder().put(put_event).build());
+        for message in &change.owed {
+            let put_message = self.put_new(self.outgoing_item(message))?;
+            transaction =
+                transaction.transact_items(TransactWriteItem::builder().put(put_message).build());
+        }
+        let written = transaction.send().await;
         let error = match written {
             Ok(_) => return Ok(()),
             Err(e) => e,
@@ -847,6 +940,113 @@ impl TicketStore for DynamoStore {
         )
         .await
         .map(|_| ())
+    }
+
+    async fn owe(&self, message: &Outgoing) -> Result<bool, StoreError> {
+        self.put_item(
+            self.outgoing_item(message),
+            Some("attribute_not_exists(pk)"),
+        )
+        .await
+    }
+
+    async fn outgoing_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Outgoing>, StoreError> {
+        let query = KeyQuery {
+            index: Some(MAIL_INDEX),
+            partition_attr: "gsi2pk",
+            partition: self.outgoing_partition(),
+            sort_attr: "gsi2sk",
+            bound: Some(("<=", format!("{}#~", timestamp(now)))),
+            consistent: false,
+        };
+        let now = timestamp(now);
+        let mut due = Vec::new();
+        if limit == 0 {
+            return Ok(due);
+        }
+        self.query(&query, |item| {
+            let unclaimed = match item.get("claimed_until") {
+                Some(AttributeValue::S(until)) => *until < now,
+                _ => true,
+            };
+            if unclaimed {
+                due.push(outgoing_from(&item)?);
+            }
+            Ok(due.len() < limit)
+        })
+        .await?;
+        Ok(due)
+    }
+
+    async fn claim_outgoing(
+        &self,
+        message: &Outgoing,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.update_item(
+            self.outgoing_key(message),
+            "SET claimed_until = :until",
+            Some("attribute_exists(gsi2pk) AND (attribute_not_exists(claimed_until) OR claimed_until < :now)"),
+            vec![(":until", s(timestamp(until))), (":now", s(timestamp(now)))],
+        )
+        .await
+    }
+
+    async fn settle_outgoing(&self, message: &Outgoing, how: &Settle) -> Result<(), StoreError> {
+        let key = self.outgoing_key(message);
+        let settled = "REMOVE gsi2pk, gsi2sk, claimed_until, secret, last_error";
+        let (expression, values) = match how {
+            Settle::Sent => (
+                format!("SET delivery = :d, attempts = attempts + :one {settled}"),
+                vec![(":d", s("sent")), (":one", n(1))],
+            ),
+            Settle::Dropped(why) => (
+                format!("SET delivery = :d, dropped_why = :why {settled}"),
+                vec![(":d", s("dropped")), (":why", s(why))],
+            ),
+            Settle::Retry { error, next } => (
+                "SET attempts = attempts + :one, last_error = :error, not_before = :next, gsi2sk = :sort REMOVE claimed_until".to_owned(),
+                vec![
+                    (":one", n(1)),
+                    (":error", s(error)),
+                    (":next", s(timestamp(*next))),
+                    (":sort", s(format!("{}#{}", timestamp(*next), message.id))),
+                ],
+            ),
+            Settle::Defer(next) => (
+                "SET not_before = :next, gsi2sk = :sort REMOVE claimed_until".to_owned(),
+                vec![
+                    (":next", s(timestamp(*next))),
+                    (":sort", s(format!("{}#{}", timestamp(*next), message.id))),
+                ],
+            ),
+        };
+        self.update_item(key, &expression, Some("attribute_exists(gsi2pk)"), values)
+            .await
+            .map(|_| ())
+    }
+
+    async fn outgoing_of(&self, reference: &str) -> Result<Vec<Outgoing>, StoreError> {
+        let query = KeyQuery {
+            index: None,
+            partition_attr: "pk",
+            partition: ticket_pk(reference),
+            sort_attr: "sk",
+            bound: Some(("begins_with", "OUT#".to_owned())),
+            consistent: true,
+        };
+        let mut messages = Vec::new();
+        self.query(&query, |item| {
+            messages.push(outgoing_from(&item)?);
+            Ok(true)
+        })
+        .await?;
+        Ok(messages)
     }
 
     async fn count_hit(

@@ -11,6 +11,7 @@ pub use dynamodb::{DynamoStore, MAIL_INDEX, STATUS_INDEX};
 pub use sqlite::SqliteStore;
 
 use crate::accounts::{Session, Staff};
+use crate::outgoing::{Outgoing, Settle};
 use crate::ticket::{Event, Status, Ticket};
 
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +39,9 @@ pub enum Idempotency {
 }
 
 /// The most status-page keys a ticket keeps.
-pub const MAX_STATUS_KEYS: usize = 8;
+/// The owner's emails each add one, so a ticket that went round a few
+/// times still opens from its first receipt.
+pub const MAX_STATUS_KEYS: usize = 16;
 
 /// How long an identical submission without a token counts as a repeat.
 pub const DIGEST_WINDOW: Duration = Duration::minutes(10);
@@ -191,12 +194,14 @@ pub fn sort_queue(view: &View, tickets: &mut [Ticket]) {
 }
 
 /// One change to a ticket, written at once: the ticket as it is after,
-/// the event for its timeline, and whether it now owes the desk an email.
+/// the event for its timeline, whether it now owes the desk an email, and
+/// the other messages it owes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     pub ticket: Ticket,
     pub event: Event,
     pub owes_mail: bool,
+    pub owed: Vec<Outgoing>,
 }
 
 #[async_trait]
@@ -204,8 +209,22 @@ pub trait TicketStore: Send + Sync {
     /// Writes a new ticket (its desk email owed, its timeline's first
     /// events) durably, unless the same submission was already stored, in
     /// which case that ticket is returned.
-    async fn create(&self, ticket: Ticket, idempotency: Idempotency)
-    -> Result<Created, StoreError>;
+    async fn create(
+        &self,
+        ticket: Ticket,
+        idempotency: Idempotency,
+    ) -> Result<Created, StoreError> {
+        self.create_with(ticket, idempotency, &[]).await
+    }
+
+    /// As [`TicketStore::create`], with the messages the new ticket owes,
+    /// written in the same transaction (nothing of them for a repeat).
+    async fn create_with(
+        &self,
+        ticket: Ticket,
+        idempotency: Idempotency,
+        owed: &[Outgoing],
+    ) -> Result<Created, StoreError>;
 
     /// A ticket with its whole timeline.
     async fn get(&self, reference: &str) -> Result<Option<Ticket>, StoreError>;
@@ -244,6 +263,33 @@ pub trait TicketStore: Send + Sync {
         error: &str,
         next_attempt: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// Stores a message unless one of its id exists; true if it was new.
+    async fn owe(&self, message: &Outgoing) -> Result<bool, StoreError>;
+
+    /// Owed messages that may be tried at `now` and are not claimed,
+    /// earliest first.
+    async fn outgoing_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Outgoing>, StoreError>;
+
+    /// Takes the right to send a message until `until`; false when it is
+    /// settled or taken.
+    async fn claim_outgoing(
+        &self,
+        message: &Outgoing,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Records how an attempt ended and gives up the claim. Settling erases
+    /// the message's secret.
+    async fn settle_outgoing(&self, message: &Outgoing, how: &Settle) -> Result<(), StoreError>;
+
+    /// Every message about a ticket, settled or not, by id.
+    async fn outgoing_of(&self, reference: &str) -> Result<Vec<Outgoing>, StoreError>;
 
     /// Counts one more request against `key` (a client in one time window)
     /// and returns the count so far. The key names the window, so counts

@@ -11,6 +11,7 @@ use super::{
     Change, Created, Idempotency, ListQuery, StoreError, TicketStore, View, sort_queue, timestamp,
 };
 use crate::accounts::{Session, Staff};
+use crate::outgoing::{Channel, Delivery, Outgoing, Purpose, Settle};
 use crate::ticket::{Event, MailPurpose, MailState, Status, Ticket};
 
 const SCHEMA: &str = r#"
@@ -52,6 +53,21 @@ CREATE TABLE IF NOT EXISTS submissions (
     reference  TEXT NOT NULL,
     expires_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS outgoing (
+    id            TEXT PRIMARY KEY,
+    reference     TEXT,
+    purpose       TEXT NOT NULL,
+    channel       TEXT NOT NULL,
+    not_before    TEXT NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    last_error    TEXT,
+    secret        TEXT,
+    claimed_until TEXT,
+    delivery      TEXT NOT NULL DEFAULT 'owed',
+    dropped_why   TEXT
+);
+CREATE INDEX IF NOT EXISTS outgoing_owed ON outgoing (not_before) WHERE delivery = 'owed';
+CREATE INDEX IF NOT EXISTS outgoing_by_ticket ON outgoing (reference, id);
 CREATE TABLE IF NOT EXISTS rate_limits (
     key        TEXT PRIMARY KEY,
     count      INTEGER NOT NULL,
@@ -307,13 +323,71 @@ fn query_tickets(
     rows.collect::<Result<Vec<_>, _>>().map_err(backend)
 }
 
+const OUTGOING_COLUMNS: &str = "id, reference, purpose, channel, not_before, attempts, last_error, secret, delivery, dropped_why";
+
+/// Inserts a message unless one of its id is stored; true if it was new.
+fn insert_outgoing(conn: &Connection, m: &Outgoing) -> Result<bool, StoreError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO outgoing (id, reference, purpose, channel, not_before, secret) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            m.id,
+            m.reference,
+            m.purpose.as_str(),
+            m.channel.as_str(),
+            timestamp(m.not_before),
+            m.secret,
+        ],
+    )
+    .map(|inserted| inserted == 1)
+    .map_err(backend)
+}
+
+fn outgoing_from_row(row: &Row<'_>) -> rusqlite::Result<Outgoing> {
+    let unknown = |what: &str, text: String| {
+        conversion(std::io::Error::other(format!("unknown {what} `{text}`")))
+    };
+    let purpose: String = row.get(2)?;
+    let channel: String = row.get(3)?;
+    let delivery: String = row.get(8)?;
+    Ok(Outgoing {
+        id: row.get(0)?,
+        reference: row.get(1)?,
+        purpose: Purpose::parse(&purpose).ok_or_else(|| unknown("purpose", purpose.clone()))?,
+        channel: Channel::parse(&channel).ok_or_else(|| unknown("channel", channel.clone()))?,
+        not_before: parse_time(row.get(4)?)?,
+        attempts: row.get(5)?,
+        last_error: row.get(6)?,
+        secret: row.get(7)?,
+        delivery: match delivery.as_str() {
+            "owed" => Delivery::Owed,
+            "sent" => Delivery::Sent,
+            _ => Delivery::Dropped(row.get::<_, Option<String>>(9)?.unwrap_or_default()),
+        },
+    })
+}
+
+fn query_outgoing(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Outgoing>, StoreError> {
+    let mut statement = conn.prepare(sql).map_err(backend)?;
+    let rows = statement
+        .query_map(params, outgoing_from_row)
+        .map_err(backend)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+}
+
 #[async_trait]
 impl TicketStore for SqliteStore {
-    async fn create(
+    async fn create_with(
         &self,
         ticket: Ticket,
         idempotency: Idempotency,
+        owed: &[Outgoing],
     ) -> Result<Created, StoreError> {
+        let owed = owed.to_vec();
         self.with(move |conn| {
             let tx = conn.transaction().map_err(backend)?;
             let key = idempotency.key(&ticket.kind);
@@ -373,6 +447,9 @@ impl TicketStore for SqliteStore {
             }
             for event in &ticket.timeline {
                 insert_event(&tx, &ticket.reference, event)?;
+            }
+            for message in &owed {
+                insert_outgoing(&tx, message)?;
             }
             tx.execute(
                 "INSERT OR REPLACE INTO submissions (key, reference, expires_at) VALUES (?1, ?2, ?3)",
@@ -529,7 +606,96 @@ impl TicketStore for SqliteStore {
                 .map_err(backend)?;
             }
             insert_event(&tx, &t.reference, &change.event)?;
+            for message in &change.owed {
+                insert_outgoing(&tx, message)?;
+            }
             tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn owe(&self, message: &Outgoing) -> Result<bool, StoreError> {
+        let message = message.clone();
+        self.with(move |conn| insert_outgoing(conn, &message)).await
+    }
+
+    async fn outgoing_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Outgoing>, StoreError> {
+        self.with(move |conn| {
+            let now = timestamp(now);
+            query_outgoing(
+                conn,
+                &format!(
+                    "SELECT {OUTGOING_COLUMNS} FROM outgoing WHERE delivery = 'owed' AND not_before <= ?1 \
+                     AND (claimed_until IS NULL OR claimed_until < ?1) ORDER BY not_before, id LIMIT ?2"
+                ),
+                params![now, limit as i64],
+            )
+        })
+        .await
+    }
+
+    async fn claim_outgoing(
+        &self,
+        message: &Outgoing,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let id = message.id.clone();
+        self.with(move |conn| {
+            conn.execute(
+                "UPDATE outgoing SET claimed_until = ?1 WHERE id = ?2 AND delivery = 'owed' \
+                 AND (claimed_until IS NULL OR claimed_until < ?3)",
+                params![timestamp(until), id, timestamp(now)],
+            )
+            .map(|changed| changed == 1)
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn settle_outgoing(&self, message: &Outgoing, how: &Settle) -> Result<(), StoreError> {
+        let (id, how) = (message.id.clone(), how.clone());
+        self.with(move |conn| {
+            let done = |delivery: &str, why: Option<&str>| {
+                conn.execute(
+                    "UPDATE outgoing SET delivery = ?1, dropped_why = ?2, attempts = attempts + ?3, \
+                     last_error = NULL, secret = NULL, claimed_until = NULL WHERE id = ?4",
+                    params![delivery, why, i64::from(delivery == "sent"), id],
+                )
+            };
+            match &how {
+                Settle::Sent => done("sent", None),
+                Settle::Dropped(why) => done("dropped", Some(why)),
+                Settle::Retry { error, next } => conn.execute(
+                    "UPDATE outgoing SET attempts = attempts + 1, last_error = ?1, not_before = ?2, \
+                     claimed_until = NULL WHERE id = ?3",
+                    params![error, timestamp(*next), id],
+                ),
+                Settle::Defer(next) => conn.execute(
+                    "UPDATE outgoing SET not_before = ?1, claimed_until = NULL WHERE id = ?2",
+                    params![timestamp(*next), id],
+                ),
+            }
+            .map(|_| ())
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn outgoing_of(&self, reference: &str) -> Result<Vec<Outgoing>, StoreError> {
+        let reference = reference.to_owned();
+        self.with(move |conn| {
+            query_outgoing(
+                conn,
+                &format!(
+                    "SELECT {OUTGOING_COLUMNS} FROM outgoing WHERE reference = ?1 ORDER BY id"
+                ),
+                [reference],
+            )
         })
         .await
     }
