@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the AWS-path tests and checks need, in a project-local
 # virtualenv at .venv (ignored by git), and nothing else:
-#   - moto's server (a local DynamoDB stand-in), with flask and flask-cors
+#   - moto's server (local DynamoDB, SES and SNS stand-ins), with flask and flask-cors
 #     that its server mode needs;
 #   - aiosmtpd (a local SMTP server that stores mail in a Maildir);
 #   - cfn-lint (checks template.yaml).
@@ -25,7 +25,7 @@ MOTO_VERSION=5.2.5
 AIOSMTPD_VERSION=1.4.6
 CFN_LINT_VERSION=1.53.3
 requirements=(
-  "moto[dynamodb]==$MOTO_VERSION"
+  "moto[dynamodb,sns]==$MOTO_VERSION"
   flask
   flask-cors
   "aiosmtpd==$AIOSMTPD_VERSION"
@@ -43,7 +43,7 @@ moto, aiosmtpd, cfn_lint = sys.argv[1:4]
 assert version("moto") == moto
 assert version("aiosmtpd") == aiosmtpd
 assert version("cfn-lint") == cfn_lint
-import aiosmtpd.handlers, flask, flask_cors, moto.server  # noqa: F401
+import aiosmtpd.handlers, flask, flask_cors, moto.server, moto.sns  # noqa: F401
 EOF
 }
 

@@ -941,6 +941,188 @@ pub async fn owed_mail_is_claimed_once_and_retried_later(store: Arc<dyn TicketSt
     assert!(store.get(&t.reference).await.unwrap().unwrap().mail.sent);
 }
 
+pub async fn owed_messages_are_written_with_their_change_claimed_once_and_settled(
+    store: Arc<dyn TicketStore>,
+) {
+    use desk::outgoing::{Channel, Delivery, Outgoing, Purpose, Settle};
+    let now = at(T0);
+    let t = ticket("BX-20261123-OUT001", now, 30);
+    let alert = Outgoing::owed(
+        format!("{}.alert.webhook", t.reference),
+        Some(&t.reference),
+        Purpose::Alert,
+        Channel::Webhook,
+        now,
+    );
+    let mut later = Outgoing::owed(
+        format!("{}.escalation.email", t.reference),
+        Some(&t.reference),
+        Purpose::Escalation,
+        Channel::Email,
+        now + TimeDelta::minutes(10),
+    );
+    later.secret = Some("a key".to_owned());
+    store
+        .create_with(
+            t.clone(),
+            token("tok-out-000001"),
+            &[alert.clone(), later.clone()],
+        )
+        .await
+        .unwrap();
+    // A repeat of the submission owes nothing more.
+    store
+        .create_with(t.clone(), token("tok-out-000001"), &[alert.clone()])
+        .await
+        .unwrap();
+    let ids = |messages: Vec<Outgoing>| messages.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.outgoing_due(now, 10).await.unwrap()),
+        [alert.id.clone()]
+    );
+    assert_eq!(
+        ids(store
+            .outgoing_due(now + TimeDelta::minutes(10), 10)
+            .await
+            .unwrap()),
+        [alert.id.clone(), later.id.clone()],
+        "earliest first"
+    );
+
+    // Claimed once; a claimed message is not handed out again.
+    assert!(
+        store
+            .claim_outgoing(&alert, now, now + TimeDelta::minutes(2))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_outgoing(&alert, now, now + TimeDelta::minutes(2))
+            .await
+            .unwrap()
+    );
+    assert!(store.outgoing_due(now, 10).await.unwrap().is_empty());
+    let retry = now + TimeDelta::seconds(30);
+    store
+        .settle_outgoing(
+            &alert,
+            &Settle::Retry {
+                error: "HTTP 503".into(),
+                next: retry,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        store.outgoing_due(now, 10).await.unwrap().is_empty(),
+        "backing off"
+    );
+    let due = store.outgoing_due(retry, 10).await.unwrap();
+    assert_eq!(
+        (due[0].attempts, due[0].last_error.as_deref()),
+        (1, Some("HTTP 503"))
+    );
+    assert!(
+        store
+            .claim_outgoing(&due[0], retry, retry + TimeDelta::minutes(2))
+            .await
+            .unwrap()
+    );
+    store.settle_outgoing(&due[0], &Settle::Sent).await.unwrap();
+    assert!(
+        !store.claim_outgoing(&due[0], retry, retry).await.unwrap(),
+        "sent is settled"
+    );
+
+    // Deferred, then dropped; settling erases the secret.
+    let deferred = now + TimeDelta::minutes(30);
+    store
+        .settle_outgoing(&later, &Settle::Defer(deferred))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .outgoing_due(now + TimeDelta::minutes(20), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.outgoing_due(deferred, 10).await.unwrap()[0]
+            .secret
+            .as_deref(),
+        Some("a key")
+    );
+    store
+        .settle_outgoing(&later, &Settle::Dropped("staff acted in time".into()))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .outgoing_due(deferred + TimeDelta::days(1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let all = store.outgoing_of(&t.reference).await.unwrap();
+    assert_eq!(all.len(), 2, "{all:?}");
+    let by_id = |id: &str| all.iter().find(|m| m.id == id).unwrap().clone();
+    assert_eq!(by_id(&alert.id).delivery, Delivery::Sent);
+    let dropped = by_id(&later.id);
+    assert_eq!(
+        dropped.delivery,
+        Delivery::Dropped("staff acted in time".into())
+    );
+    assert_eq!(dropped.secret, None);
+
+    // A change writes its messages with it, or not at all.
+    let current = store.get(&t.reference).await.unwrap().unwrap();
+    let (_, mut dispatched) = change(&current, "dispatch", &[("department", "engineering")], now);
+    let visit = Outgoing::owed(
+        format!("{}.visit-2.email", t.reference),
+        Some(&t.reference),
+        Purpose::Visit,
+        Channel::Email,
+        now,
+    );
+    dispatched.owed = vec![visit.clone()];
+    let mut stale = dispatched.clone();
+    stale.ticket.version += 5;
+    assert!(matches!(
+        store.record(&stale).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.outgoing_of(&t.reference).await.unwrap().len(),
+        2,
+        "nothing written"
+    );
+    store.record(&dispatched).await.unwrap();
+    assert_eq!(
+        ids(store.outgoing_due(now, 10).await.unwrap()),
+        [visit.id.clone()]
+    );
+
+    // A digest is owed once however often it is asked for.
+    let digest = Outgoing::digest(chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(), now);
+    assert!(store.owe(&digest).await.unwrap());
+    assert!(!store.owe(&digest).await.unwrap());
+    let due = ids(store.outgoing_due(now, 10).await.unwrap());
+    assert!(due.contains(&digest.id), "{due:?}");
+    assert!(
+        store
+            .claim_outgoing(&digest, now, now + TimeDelta::minutes(2))
+            .await
+            .unwrap()
+    );
+    store.settle_outgoing(&digest, &Settle::Sent).await.unwrap();
+    assert!(
+        !store.owe(&digest).await.unwrap(),
+        "still once after it was sent"
+    );
+}
+
 pub async fn rate_limit_counts_per_key(store: Arc<dyn TicketStore>) {
     let end = at(T0) + TimeDelta::minutes(1);
     for expected in 1..=3 {
@@ -967,6 +1149,12 @@ macro_rules! store_contract_tests {
     ($fresh:expr) => {
         mod contract {
             use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn owed_messages_are_written_with_their_change_claimed_once_and_settled() {
+                if let Some(store) = $fresh().await {
+                    tests::store_contract::owed_messages_are_written_with_their_change_claimed_once_and_settled(store).await
+                }
+            }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn creates_and_reads_back() {
                 if let Some(store) = $fresh().await {

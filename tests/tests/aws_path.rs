@@ -10,7 +10,7 @@ use desk::assemble::backends;
 use desk::notify::Report;
 use desk::settings::Settings;
 use tests::aws;
-use tests::desk::{Outage, TestDesk, notifier};
+use tests::desk::{Outage, TestDesk, notifier, ordinary_repair};
 use tests::site::workspace_dir;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,7 +42,11 @@ async fn a_repair_goes_through_dynamodb_and_ses_and_an_outage_loses_nothing() {
     let real = backends(&settings).await.expect("the AWS backends start");
     let desk = TestDesk::on(tmp, real.store.clone(), |_| {});
 
-    let reference = desk.file_repair().await;
+    // Ordinary and without the owner's address: it owes the desk email only.
+    let reference = desk
+        .post_form("repair", &ordinary_repair())
+        .await
+        .reference();
     let stored = desk
         .store
         .get(&reference)
@@ -140,16 +144,27 @@ async fn the_smtp_transport_delivers_the_desk_email() {
     assert_eq!(
         notifier(&desk, smtp, Utc::now()).run_once().await.unwrap(),
         Report {
-            sent: 1,
+            sent: 2,
             failed: 0,
             dropped: 0
-        }
+        },
+        "the desk email and the owner's confirmation"
     );
-    let delivered: Vec<String> = std::fs::read_dir(maildir.join("new"))
-        .expect("the maildir exists")
-        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
-        .filter(|m| m.contains(&format!("<{reference}@request-desk>")))
-        .collect();
+    let delivered = |message_id: &str| -> Vec<String> {
+        std::fs::read_dir(maildir.join("new"))
+            .expect("the maildir exists")
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+            .filter(|m| m.contains(&format!("<{message_id}@request-desk>")))
+            .collect()
+    };
+    let confirmation = delivered(&format!("{reference}.confirmation.email"));
+    assert_eq!(confirmation.len(), 1, "one confirmation");
+    assert!(
+        confirmation[0].contains("X-RcptTo: owner@example.org"),
+        "{}",
+        confirmation[0]
+    );
+    let delivered = delivered(&reference);
     assert_eq!(delivered.len(), 1, "one message for {reference}");
     assert!(
         delivered[0]
@@ -157,4 +172,61 @@ async fn the_smtp_transport_delivers_the_desk_email() {
         "{}",
         delivered[0]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emergency_is_published_once_to_the_duty_sms_topic() {
+    let Some(moto) = aws::moto() else { return };
+    let sdk = aws::sdk_config().await;
+    let table = aws::unique_table("sms");
+    aws::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table).await;
+    let topic = aws_sdk_sns::Client::new(&sdk)
+        .create_topic()
+        .name(format!("duty-phones-{table}"))
+        .send()
+        .await
+        .expect("moto creates the topic")
+        .topic_arn
+        .expect("a topic ARN");
+    let vars: BTreeMap<String, String> = [
+        ("DESK_STORE", "dynamodb"),
+        ("DESK_TABLE", table.as_str()),
+        ("DESK_MAIL_FROM", "物业客服中心 <desk@example.org>"),
+        ("DESK_ESTATE", "sms-test"),
+        ("DESK_ALERT_SNS_TOPIC_ARN", topic.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let settings = Settings::from_vars(&vars, workspace_dir(), tmp.path().to_owned()).unwrap();
+    let real = backends(&settings).await.expect("the AWS backends start");
+    let duty = settings.duty();
+    let desk = TestDesk::on(tmp, real.store.clone(), |d| d.duty = duty);
+    let reference = desk.file_repair().await;
+
+    let mut notifier = notifier(&desk, real.transport.clone(), Utc::now());
+    notifier.alerting = real.alerting.clone();
+    notifier.run_once().await.unwrap();
+    notifier.run_once().await.unwrap();
+
+    let data: serde_json::Value =
+        serde_json::from_str(&aws::http_get(&moto, "/moto-api/data.json").await)
+            .expect("moto's data is JSON");
+    let published: Vec<String> = data["sns"]["Topic"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["arn"] == topic.as_str())
+        .flat_map(|t| {
+            t["sent_notifications"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|n| n[1].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(published.len(), 1, "published once: {published:?}");
+    assert!(published[0].contains(&reference) && published[0].contains("3-2-1502"));
+    assert!(!published[0].contains("王女士") && !published[0].contains("138"));
 }
