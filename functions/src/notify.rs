@@ -20,8 +20,9 @@ const CLAIM: TimeDelta = TimeDelta::minutes(2);
 /// The most owed messages read at a time.
 const BATCH: usize = 25;
 /// A run keeps going while messages are due, for at most this long (well
-/// inside the notify function's timeout); the next run goes on from there.
-const DRAIN_FOR: Duration = Duration::from_secs(40);
+/// inside the notify function's 30 s timeout); the next run goes on from
+/// there.
+const DRAIN_FOR: Duration = Duration::from_secs(20);
 /// The most tickets a digest lists; the staff app has the rest.
 const DIGEST_LIMIT: usize = 200;
 

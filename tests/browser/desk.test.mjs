@@ -9,7 +9,10 @@
 // 5 at the desktop (已回访, no 回访 call left for the desk), not solved at
 // the phone (重新处理中, first in the desk's 新工单). The lookup at /track
 // is checked with right and wrong digits; axe-core checks the status page
-// with its acceptance form and /track at both viewports.
+// with its acceptance form and /track at both viewports. Two emergencies
+// filed online reach the duty robot at once without personal data; the one
+// the desk acts on is not escalated, the other reaches the manager's robot
+// after the delay, and its owner's confirmation email opens the status page.
 //
 //   cargo build --workspace          # site-gen and desk-admin
 //   bash scripts/browser-deps.sh     # Debian's chromium, playwright-core, axe-core
@@ -30,13 +33,18 @@
 // (for a person to look at), and on a failure the failing page as
 // screenshots/<test>.png.
 //
+// Emergencies alert a group robot: a webhook receiver on 127.0.0.1 started
+// here (DESK_ALERT_WEBHOOK_URL, and the manager's for escalations), with
+// the escalation delay cut to seconds (DESK_ESCALATE_AFTER).
+//
 // Every form post and acceptance counts against the server's rate limit
-// (DESK_RATE_LIMIT, 10 a minute from 127.0.0.1): the whole file makes 8.
+// (DESK_RATE_LIMIT, raised to 30 a minute here): the whole file makes 10.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -94,6 +102,9 @@ let serverLog = '';
 let base; // http://127.0.0.1:PORT/
 let browser;
 let anyFailed = false;
+let robot; // the group robots' webhook receiver
+const robotTexts = { duty: [], manager: [] };
+const ESCALATE_AFTER_S = 6;
 
 /** Rejects after `ms` with `what` in the message; never leaves a timer behind. */
 function within(ms, what, promise) {
@@ -122,7 +133,15 @@ function startServer() {
   }
   server = spawn(BIN, ['serve', '--root', tmp, '--port', '0', '--data', dataDir], {
     // Done tickets go to 待回访 at once, rather than after the owners' two days.
-    env: { ...cleanEnv(), DESK_FOLLOW_UP_AFTER: '0s' }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...cleanEnv(),
+      DESK_FOLLOW_UP_AFTER: '0s',
+      DESK_RATE_LIMIT: '30',
+      DESK_ALERT_WEBHOOK_URL: `http://127.0.0.1:${robot.address().port}/duty`,
+      DESK_ALERT_MANAGER_WEBHOOK_URL: `http://127.0.0.1:${robot.address().port}/manager`,
+      DESK_ESCALATE_AFTER: `${ESCALATE_AFTER_S}s`,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   return within(SERVER_START_MS, `waiting for "Serving http://127.0.0.1:PORT/" from ${BIN}`,
     new Promise((resolve, reject) => {
@@ -169,6 +188,21 @@ before(async () => {
     fs.cpSync(path.join(REPO, name), path.join(tmp, name), { recursive: true });
   }
   for (const s of STAFF) addStaff(s);
+  // A robot answers as WeCom's does, and remembers each text by its path.
+  robot = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', chunk => { body += chunk; });
+    req.on('end', () => {
+      const texts = robotTexts[req.url.slice(1)];
+      try {
+        if (texts) texts.push(JSON.parse(body).text.content);
+      } catch { /* a malformed body is counted as nothing */ }
+      res.setHeader('content-type', 'application/json');
+      res.end(texts ? '{"errcode":0,"errmsg":"ok"}' : '{"errcode":93000,"errmsg":"invalid webhook url"}');
+    });
+  });
+  await new Promise((resolve, reject) => robot.listen(0, '127.0.0.1', resolve).once('error', reject));
   base = await startServer();
   // launch() gives the browser a fresh temporary user-data dir of its own
   // (and deletes it on close); every person below gets a context of their
@@ -180,6 +214,7 @@ after(async () => {
   // The browser first: its pages hold the live-reload stream open.
   if (browser) await within(10_000, 'closing Chromium', browser.close()).catch(e => console.error(e.message));
   await stopServer();
+  if (robot) await new Promise(r => robot.close(r));
   if (!tmp) return;
   if (anyFailed || process.env.KEEP_TMP) {
     console.error(`kept the temporary site and data in ${tmp}\n--- site-gen output ---\n${serverLog}`);
@@ -269,7 +304,7 @@ const OWNER = { name: '陈先生', phone: '138 0000 0000' };
  * address (the owner's status page), and with `keep` the owner's page, still
  * open on it.
  */
-async function fileRepair(open, device, { category, unit, description, phone = OWNER.phone }, { keep = false } = {}) {
+async function fileRepair(open, device, { category, unit, description, phone = OWNER.phone, emergency = false, email = '' }, { keep = false } = {}) {
   const page = await open({ javaScript: false, device });
   const statuses = [];
   page.on('response', r => { if (r.request().method() === 'POST') statuses.push(r.status()); });
@@ -278,7 +313,8 @@ async function fileRepair(open, device, { category, unit, description, phone = O
   await page.fill('#f-unit', unit);
   await page.fill('#f-name', OWNER.name);
   await page.fill('#f-phone', phone);
-  await page.check('#f-urgency-2'); // ordinary
+  if (email) await page.fill('#f-email', email);
+  await page.check(emergency ? '#f-urgency-1' : '#f-urgency-2');
   await page.selectOption('#f-category', category);
   await page.fill('#f-description', description);
   await page.check('#f-consent');
@@ -638,4 +674,71 @@ browserTest('an owner finds the status page at /track with the reference and the
     assert.deepEqual(posts, [404, 303], 'the lookups were answered 404, then 303 See Other');
     await page.context().close();
   }
+});
+
+/** Waits until `check()` is true, polling; fails with `what` after `ms`. */
+async function eventually(ms, what, check) {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${what}`);
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
+
+browserTest('an emergency filed online alerts the duty robot at once, and the manager when nobody acts', FLOW_MS, async open => {
+  const wang = await signIn(open, VIEWPORTS.desktop, 'wang');
+  const ignored = await fileRepair(open, VIEWPORTS.phone, {
+    category: 'lift',
+    unit: '2-1 电梯',
+    description: '2 单元电梯停在 7 楼和 8 楼之间，里面有人。',
+    emergency: true,
+    email: 'chen@example.org',
+  }, { keep: true });
+  const handled = await fileRepair(open, VIEWPORTS.desktop, {
+    category: 'plumbing',
+    unit: '6-3-602',
+    description: '卫生间水管爆裂，水已经漫到客厅。',
+    emergency: true,
+  });
+  // The desk takes the second one at once: any action acknowledges it.
+  await wang.goto(url(`desk/tickets/${handled.reference}`));
+  await wang.locator('form#action-call textarea[name=note]').fill('已电话联系业主，工程部在路上');
+  await act(wang, handled.reference, 'call', '记录致电业主');
+
+  await eventually(5_000, 'both alerts at the duty robot', () => robotTexts.duty.length >= 2);
+  for (const { reference } of [ignored, handled]) {
+    const alerts = robotTexts.duty.filter(t => t.includes(reference));
+    assert.equal(alerts.length, 1, `one alert for ${reference}: ${JSON.stringify(robotTexts.duty)}`);
+    for (const secret of [OWNER.name, '138 0000 0000', '13800000000', '楼之间', '水管爆裂', 'chen@example.org']) {
+      assert.ok(!alerts[0].includes(secret), `the alert carries ${secret}: ${alerts[0]}`);
+    }
+    assert.ok(alerts[0].includes(`/desk/tickets/${reference}`), 'the alert links to the ticket');
+  }
+
+  // The owner's page says what was done, and to phone.
+  await ignored.owner.reload();
+  const note = await text(ignored.owner.locator('.receipt-details > div', { has: ignored.owner.locator('dt', { hasText: '值班通知' }) }).locator('dd'));
+  assert.match(note, /^已通知值班人员；/);
+  assert.ok((await text(ignored.owner.locator('main'))).includes('请同时拨打 24 小时值班电话'));
+  const withScript = await open({ javaScript: true, device: VIEWPORTS.phone });
+  assert.equal((await withScript.goto(ignored.statusUrl)).status(), 200);
+  await assertAccessible(withScript, 'the status page of an emergency, at the phone viewport');
+
+  await eventually((ESCALATE_AFTER_S + 10) * 1000, 'the escalation at the manager robot', () => robotTexts.manager.length >= 1);
+  await new Promise(r => setTimeout(r, 1_500));
+  assert.equal(robotTexts.manager.length, 1, `one escalation: ${JSON.stringify(robotTexts.manager)}`);
+  assert.ok(robotTexts.manager[0].includes(ignored.reference) && robotTexts.manager[0].includes('升级'));
+  assert.equal(robotTexts.duty.length, 2, 'the alerts were not repeated');
+
+  // The owner's confirmation is in the outbox, and its link opens the status page.
+  const eml = path.join(dataDir, 'outbox', `${ignored.reference}.confirmation.email.eml`);
+  await eventually(5_000, `the confirmation ${eml}`, () => fs.existsSync(eml));
+  const raw = fs.readFileSync(eml, 'utf8');
+  assert.match(raw, /^To: chen@example\.org\r?$/m);
+  const [, encoded] = raw.split(/\r?\n\r?\n/, 2);
+  const body = /^Content-Transfer-Encoding: base64/mi.test(raw) ? Buffer.from(encoded.replace(/\s+/g, ''), 'base64').toString('utf8') : raw;
+  const link = body.match(/https?:\/\/\S+\/received\/\S+/)[0];
+  const fromEmail = await open({ javaScript: false });
+  assert.equal((await fromEmail.goto(link)).status(), 200, `the email's link ${link}`);
+  assert.equal(await text(fromEmail.locator('.reference')), ignored.reference);
 });

@@ -972,13 +972,17 @@ pub async fn owed_messages_are_written_with_their_change_claimed_once_and_settle
         .unwrap();
     // A repeat of the submission owes nothing more.
     store
-        .create_with(t.clone(), token("tok-out-000001"), &[alert.clone()])
+        .create_with(
+            t.clone(),
+            token("tok-out-000001"),
+            std::slice::from_ref(&alert),
+        )
         .await
         .unwrap();
     let ids = |messages: Vec<Outgoing>| messages.into_iter().map(|m| m.id).collect::<Vec<_>>();
     assert_eq!(
         ids(store.outgoing_due(now, 10).await.unwrap()),
-        [alert.id.clone()]
+        vec![alert.id.clone()]
     );
     assert_eq!(
         ids(store
@@ -1101,7 +1105,7 @@ pub async fn owed_messages_are_written_with_their_change_claimed_once_and_settle
     store.record(&dispatched).await.unwrap();
     assert_eq!(
         ids(store.outgoing_due(now, 10).await.unwrap()),
-        [visit.id.clone()]
+        vec![visit.id.clone()]
     );
 
     // A digest is owed once however often it is asked for.

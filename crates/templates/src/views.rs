@@ -96,6 +96,9 @@ pub struct ReceiptView {
     pub due_note: String,
     pub late: bool,
     pub commitment: String,
+    /// For an emergency, what was done beyond the queue: the duty alert
+    /// and its escalation. Empty when no alert was planned.
+    pub duty_note: String,
     /// Where the request is, in words for the owner.
     pub status: String,
     /// The work is over (done, followed up, closed or cancelled).

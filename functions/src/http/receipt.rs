@@ -16,6 +16,7 @@ use super::client::ClientKey;
 use super::intake;
 use super::reply::{self, Format};
 use crate::desk::{ActError, Desk};
+use crate::outgoing::{Delivery, Purpose};
 use crate::ticket::{Event, Status, Ticket, is_reference};
 
 type Address = Path<(String, String, String)>;
@@ -27,7 +28,7 @@ pub async fn receipt(
 ) -> Response {
     let format = Format::of(&headers);
     match opened(&desk, format, &kind, &reference, &key).await {
-        Ok(ticket) => page(&desk, format, &ticket, &key, StatusCode::OK, None),
+        Ok(ticket) => page(&desk, format, &ticket, &key, StatusCode::OK, None).await,
         Err(response) => response,
     }
 }
@@ -133,13 +134,43 @@ pub async fn answer(
                 error: Some(message),
                 error_field: error_field.map(str::to_owned),
             };
-            page(&desk, format, &ticket, &key, status, Some(typed))
+            page(&desk, format, &ticket, &key, status, Some(typed)).await
         }
         Err(response) => response,
     }
 }
 
-fn page(
+/// What the owner of an emergency is told was done about it: only what
+/// the stored alerts show, so the page never promises a call nobody got.
+async fn duty_note(desk: &Desk, ticket: &Ticket) -> String {
+    let messages = match desk.store.outgoing_of(&ticket.reference).await {
+        Ok(messages) => messages,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading a ticket's alerts failed");
+            return String::new();
+        }
+    };
+    let alerts: Vec<_> = messages
+        .iter()
+        .filter(|m| m.purpose == Purpose::Alert)
+        .collect();
+    if alerts.is_empty() {
+        return String::new();
+    }
+    let told = if alerts.iter().any(|m| m.delivery == Delivery::Sent) {
+        "已通知值班人员"
+    } else {
+        "正在通知值班人员"
+    };
+    let minutes = desk.duty.escalate_after.num_minutes();
+    if minutes >= 1 {
+        format!("{told}；{minutes} 分钟内无人接手，会报告物业经理。")
+    } else {
+        format!("{told}；无人及时接手会报告物业经理。")
+    }
+}
+
+async fn page(
     desk: &Desk,
     format: Format,
     ticket: &Ticket,
@@ -178,6 +209,7 @@ fn page(
         due_note,
         late,
         commitment,
+        duty_note: duty_note(desk, ticket).await,
         status: ticket.status.label().to_owned(),
         finished: !ticket.status.is_open(),
         steps: ticket

@@ -350,6 +350,7 @@ fn write_forms(site: &Site, sink: &dyn Sink) -> Vec<Diagnostic> {
             due_note: "在承诺时限内".into(),
             late: false,
             commitment: "30 分钟内响应".into(),
+            duty_note: "已通知值班人员".into(),
             status: "已受理".into(),
             finished: false,
             steps: vec![templates::ReceiptStep {
