@@ -103,6 +103,17 @@ async fn an_emergency_alerts_the_duty_robot_once_without_personal_data_and_survi
         .expect("the alert is stored");
     assert_eq!(alert.delivery, Delivery::Owed);
     assert!(alert.last_error.as_deref().unwrap_or("").contains("503"));
+    // The desk sees it on the ticket's page.
+    let wang = desk.sign_in("wang").await;
+    let page = desk
+        .staff_get(Some(&wang), &format!("/desk/tickets/{reference}"), false)
+        .await;
+    assert!(
+        page.body
+            .contains("值班通知 · 工作群：发送失败 1 次，正在重试"),
+        "{}",
+        page.body
+    );
 
     receiver.set_down(false);
     let later = now + TimeDelta::minutes(1);

@@ -1,5 +1,7 @@
-//! `desk-notify`: sends the desk email that stored tickets owe. Woken on
-//! AWS by the table's stream (a new ticket) and by a schedule (retries);
+//! `desk-notify`: sends what stored tickets owe: the desk email, the
+//! owner's emails, duty alerts, escalations and digests. Woken on AWS by
+//! the table's stream (a new ticket or message) and by a schedule (retries,
+//! escalations, the digest);
 //! whatever the event, it sends what is owed now, so a missed or repeated
 //! event costs nothing.
 
@@ -25,7 +27,7 @@ async fn serve() -> Result<(), String> {
                 .await
                 .map_err(lambda_runtime::Error::from)?;
             Ok::<_, lambda_runtime::Error>(
-                serde_json::json!({ "sent": report.sent, "failed": report.failed }),
+                serde_json::json!({ "sent": report.sent, "failed": report.failed, "dropped": report.dropped }),
             )
         }
     }))

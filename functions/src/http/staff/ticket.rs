@@ -14,6 +14,7 @@ use super::super::reply::{self, Format};
 use super::session::{self, CSRF_FIELD, SignedIn, staff_url};
 use super::views::{self, ActionForm, Answer, Names, Refused, StaffBar, TimelineEntry};
 use crate::desk::{ActError, Desk};
+use crate::outgoing::{Channel, Delivery, Outgoing, Purpose};
 use crate::ticket::{Status, Ticket, is_reference};
 
 #[derive(Serialize)]
@@ -21,11 +22,50 @@ struct TicketPage {
     staff: StaffBar,
     ticket: TicketView,
     timeline: Vec<TimelineEntry>,
+    /// What the ticket owed besides the desk email, and how it went.
+    messages: Vec<MessageView>,
     actions: Vec<ActionForm>,
     /// Said after an action succeeded ("已保存：派单").
     notice: Option<String>,
     /// Said when an action was refused as a whole (a conflict, not allowed).
     error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct MessageView {
+    what: &'static str,
+    channel: &'static str,
+    state: String,
+    /// The channel's last error, for a message still being retried.
+    error: Option<String>,
+}
+
+fn message_view(desk: &Desk, m: &Outgoing) -> MessageView {
+    MessageView {
+        what: match m.purpose {
+            Purpose::Confirmation => "受理确认（业主）",
+            Purpose::Visit => "上门时间（业主）",
+            Purpose::Done => "请业主验收",
+            Purpose::Alert => "值班通知",
+            Purpose::Escalation => "升级通知（经理）",
+            Purpose::Overdue => "超时提醒",
+            Purpose::Digest => "超时汇总",
+        },
+        channel: match m.channel {
+            Channel::Email => "邮件",
+            Channel::Webhook => "工作群",
+            Channel::Sms => "短信",
+        },
+        state: match &m.delivery {
+            Delivery::Sent => "已发送".to_owned(),
+            Delivery::Dropped(_) => "无需发送".to_owned(),
+            Delivery::Owed if m.attempts > 0 => format!("发送失败 {} 次，正在重试", m.attempts),
+            Delivery::Owed => format!("待发送（{} 起）", desk.clock.display(m.not_before)),
+        },
+        error: (m.delivery == Delivery::Owed)
+            .then(|| m.last_error.clone())
+            .flatten(),
+    }
 }
 
 #[derive(Serialize)]
@@ -112,11 +152,19 @@ async fn respond(
             return reply::unavailable(format);
         }
     };
+    let messages = match desk.store.outgoing_of(&ticket.reference).await {
+        Ok(messages) => messages.iter().map(|m| message_view(desk, m)).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "listing a ticket's messages failed");
+            Vec::new()
+        }
+    };
     let names = Names {
         desk,
         staff: &accounts,
     };
     let page = TicketPage {
+        messages,
         staff: StaffBar::new(desk, &signed_in.staff, &signed_in.session.csrf),
         ticket: view(&names, ticket),
         timeline: names.timeline(&ticket.timeline),
