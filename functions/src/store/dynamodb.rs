@@ -510,6 +510,44 @@ impl DynamoStore {
         }
     }
 
+    /// What is owed in one partition of the `mail-owed` index and may be
+    /// tried at `now`: due, and not claimed (by the `claimed` attribute).
+    async fn owed<T>(
+        &self,
+        partition: String,
+        claimed: &str,
+        now: DateTime<Utc>,
+        limit: usize,
+        parse: impl Fn(&Item) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut due = Vec::new();
+        if limit == 0 {
+            return Ok(due);
+        }
+        // `~` sorts after every character of a reference or a message id.
+        let query = KeyQuery {
+            index: Some(MAIL_INDEX),
+            partition_attr: "gsi2pk",
+            partition,
+            sort_attr: "gsi2sk",
+            bound: Some(("<=", format!("{}#~", timestamp(now)))),
+            consistent: false,
+        };
+        let now = timestamp(now);
+        self.query(&query, |item| {
+            let unclaimed = match item.get(claimed) {
+                Some(AttributeValue::S(until)) => *until < now,
+                _ => true,
+            };
+            if unclaimed {
+                due.push(parse(&item)?);
+            }
+            Ok(due.len() < limit)
+        })
+        .await?;
+        Ok(due)
+    }
+
     /// An update of one ticket; `false` when its condition did not hold.
     async fn update_ticket(
         &self,
@@ -867,32 +905,14 @@ impl TicketStore for DynamoStore {
     }
 
     async fn mail_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Ticket>, StoreError> {
-        // `~` sorts after every character of a reference.
-        let query = KeyQuery {
-            index: Some(MAIL_INDEX),
-            partition_attr: "gsi2pk",
-            partition: self.mail_partition(),
-            sort_attr: "gsi2sk",
-            bound: Some(("<=", format!("{}#~", timestamp(now)))),
-            consistent: false,
-        };
-        let now = timestamp(now);
-        let mut due = Vec::new();
-        if limit == 0 {
-            return Ok(due);
-        }
-        self.query(&query, |item| {
-            let unclaimed = match item.get("mail_claimed_until") {
-                Some(AttributeValue::S(until)) => *until < now,
-                _ => true,
-            };
-            if unclaimed {
-                due.push(ticket_from(&item)?);
-            }
-            Ok(due.len() < limit)
-        })
-        .await?;
-        Ok(due)
+        self.owed(
+            self.mail_partition(),
+            "mail_claimed_until",
+            now,
+            limit,
+            ticket_from,
+        )
+        .await
     }
 
     async fn claim_mail(
@@ -955,31 +975,14 @@ impl TicketStore for DynamoStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Outgoing>, StoreError> {
-        let query = KeyQuery {
-            index: Some(MAIL_INDEX),
-            partition_attr: "gsi2pk",
-            partition: self.outgoing_partition(),
-            sort_attr: "gsi2sk",
-            bound: Some(("<=", format!("{}#~", timestamp(now)))),
-            consistent: false,
-        };
-        let now = timestamp(now);
-        let mut due = Vec::new();
-        if limit == 0 {
-            return Ok(due);
-        }
-        self.query(&query, |item| {
-            let unclaimed = match item.get("claimed_until") {
-                Some(AttributeValue::S(until)) => *until < now,
-                _ => true,
-            };
-            if unclaimed {
-                due.push(outgoing_from(&item)?);
-            }
-            Ok(due.len() < limit)
-        })
-        .await?;
-        Ok(due)
+        self.owed(
+            self.outgoing_partition(),
+            "claimed_until",
+            now,
+            limit,
+            outgoing_from,
+        )
+        .await
     }
 
     async fn claim_outgoing(
