@@ -32,6 +32,8 @@ pub struct SiteView {
     pub home_url: String,
     pub stylesheet_url: String,
     pub script_url: String,
+    /// The search page, which the header's search box submits to.
+    pub search_url: String,
     pub live_reload: bool,
     pub menu: Vec<MenuItem>,
     pub contact: Contact,
@@ -54,6 +56,7 @@ impl SiteView {
             home_url: format!("{prefix}/"),
             stylesheet_url: asset("style.css"),
             script_url: asset("forms.js"),
+            search_url: format!("{prefix}/search/"),
             live_reload: false,
             menu: config
                 .menu
