@@ -168,3 +168,25 @@ mod tests {
         assert_eq!(fold(&once), once);
     }
 }
+
+#[cfg(test)]
+mod golden {
+    use super::*;
+
+    /// The list the browser tests fold too: both must give the same text.
+    const CASES: &str = include_str!("../../../tests/fixtures/search/fold-cases.tsv");
+
+    #[test]
+    fn the_shared_cases_fold_as_listed() {
+        let table = FoldTable::opencc().unwrap();
+        let mut wrong = Vec::new();
+        for line in CASES.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+            let (input, expected) = line.split_once('\t').expect("input<TAB>folded");
+            let got = table.fold(input);
+            if got != expected {
+                wrong.push(format!("{input}\t{got}"));
+            }
+        }
+        assert!(wrong.is_empty(), "folded otherwise:\n{}", wrong.join("\n"));
+    }
+}

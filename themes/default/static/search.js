@@ -168,20 +168,22 @@ const loadDoc = n => {
   return docs.get(n);
 };
 
-// Where each term's phrase is in a page: [title?, block index of a heading
-// that has it, block index of the text that has it].
+// Where the terms' phrases are in a page: all of them somewhere (phrase),
+// all in the title (tier 2) or in the title and headings (1), and the first
+// heading and the first text block that has one.
 const place = (terms, d) => {
   const title = compact(fold(d.title));
   const heads = d.blocks.map(b => compact(fold(b[1]))), texts = d.blocks.map(b => compact(fold(b[2])));
-  let inTitle = true, inHead = true, all = true, block = -1;
+  let inTitle = true, inHead = true, all = true, head = -1, text = -1;
   for (const t of terms) {
     const ps = t.variants.map(v => v.phrase), has = s => ps.some(p => s.includes(p));
     const h = heads.findIndex(has), x = texts.findIndex(has), ti = has(title);
     inTitle = inTitle && ti; inHead = inHead && (ti || h >= 0);
     all = all && (ti || h >= 0 || x >= 0);
-    if (block < 0) block = h >= 0 ? h : x;
+    if (head < 0) head = h;
+    if (text < 0) text = x;
   }
-  return { phrase: all ? 1 : 0, tier: inTitle ? 2 : inHead ? 1 : 0, block };
+  return { phrase: all ? 1 : 0, tier: inTitle ? 2 : inHead ? 1 : 0, head, text };
 };
 
 // The text of block `i` around the first match, with the matches marked.
@@ -215,18 +217,20 @@ const excerpt = (text, phrases) => {
   return p;
 };
 
+// A result: the link goes to the heading that has the words, else to the
+// part whose text has them, unless the title has them all.
 const item = (terms, hit, d) => {
-  const li = D.createElement('li'), a = D.createElement('a'), meta = D.createElement('span');
-  const b = hit.block >= 0 ? d.blocks[hit.block] : d.blocks[0];
-  a.href = d.url + (hit.tier < 2 && b && b[0] ? '#' + encodeURIComponent(b[0]) : '');
+  const li = D.createElement('li'), a = D.createElement('a'), where = D.createElement('span');
+  const at = hit.head >= 0 ? hit.head : hit.tier < 2 ? hit.text : -1, b = d.blocks[at];
+  a.href = d.url + (b && b[0] ? '#' + encodeURIComponent(b[0]) : '');
   a.className = 'result-title';
-  a.textContent = d.title + (hit.tier < 2 && b && b[1] ? ' › ' + b[1] : '');
-  meta.className = 'result-section';
-  meta.textContent = d.section || '首页';
-  li.append(a, meta);
+  a.textContent = d.title + (b && b[1] ? ' › ' + b[1] : '');
+  where.className = 'result-section';
+  where.textContent = d.section || '首页';
+  li.append(a, where);
   const phrases = terms.flatMap(t => t.variants.map(v => v.phrase));
-  const text = b && b[2] ? b[2] : (d.blocks.find(x => x[2]) || ['', '', ''])[2];
-  if (text) li.append(excerpt(text, phrases));
+  const part = d.blocks[hit.text >= 0 ? hit.text : at] || d.blocks.find(x => x[2]);
+  if (part && part[2]) li.append(excerpt(part[2], phrases));
   return li;
 };
 
