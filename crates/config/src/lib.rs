@@ -115,13 +115,25 @@ pub struct Config {
 }
 
 /// The site search.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Search {
+    /// `false` writes no index and no search page, and the header has no
+    /// search box.
+    pub enabled: bool,
     /// Groups of words that find each other: regional vocabulary such as
     /// `[升降機, 电梯]`. Script does not need a group (電梯 finds 电梯
     /// anyway); different words do.
     pub synonyms: Vec<Vec<String>>,
+}
+
+impl Default for Search {
+    fn default() -> Self {
+        Search {
+            enabled: true,
+            synonyms: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

@@ -180,9 +180,11 @@ pub fn write_site(
         )
         .err(),
     );
-    match write_search(site, &links, sink) {
-        Ok(files) => produced.files.extend(files),
-        Err(problem) => problems.push(problem),
+    if site.config.search.enabled {
+        match write_search(site, &links, sink) {
+            Ok(files) => produced.files.extend(files),
+            Err(problem) => problems.push(problem),
+        }
     }
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));

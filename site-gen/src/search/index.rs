@@ -305,43 +305,57 @@ fn write_shards(
     count
 }
 
+/// Reads a shard back: term → `(document, impact, fields)` in document
+/// order. For tests and tools; the browser has its own reader.
+pub fn read_shard(bytes: &[u8]) -> Result<BTreeMap<String, Vec<(u32, u8, u8)>>, SearchError> {
+    let truncated = || SearchError::BadShard("it ends in the middle of an entry");
+    let byte = |at: &mut usize| -> Result<u8, SearchError> {
+        let b = *bytes.get(*at).ok_or_else(truncated)?;
+        *at += 1;
+        Ok(b)
+    };
+    let read = |at: &mut usize| -> Result<u32, SearchError> {
+        let (mut value, mut shift) = (0u32, 0);
+        loop {
+            let b = byte(at)?;
+            if shift > 28 {
+                return Err(SearchError::BadShard("a number is too long"));
+            }
+            value |= u32::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Ok(value);
+            }
+            shift += 7;
+        }
+    };
+    let mut out = BTreeMap::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let len = read(&mut at)? as usize;
+        let raw = bytes.get(at..at + len).ok_or_else(truncated)?;
+        let term = String::from_utf8(raw.to_vec())
+            .map_err(|_| SearchError::BadShard("a term is not UTF-8"))?;
+        at += len;
+        let n = read(&mut at)?;
+        let mut doc = 0u32;
+        let mut list = Vec::new();
+        for i in 0..n {
+            let gap = read(&mut at)?;
+            doc = if i == 0 { gap } else { doc.saturating_add(gap) };
+            list.push((doc, byte(&mut at)?, byte(&mut at)?));
+        }
+        out.insert(term, list);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 pub mod tests {
     use super::*;
     use crate::search::Block;
 
-    /// Reads a shard back: term → [(document, impact, fields)].
-    pub fn decode(bytes: &[u8]) -> BTreeMap<String, Vec<(u32, u8, u8)>> {
-        fn read(bytes: &[u8], at: &mut usize) -> u32 {
-            let (mut value, mut shift) = (0u32, 0);
-            loop {
-                let b = bytes[*at];
-                *at += 1;
-                value |= u32::from(b & 0x7f) << shift;
-                if b < 0x80 {
-                    return value;
-                }
-                shift += 7;
-            }
-        }
-        let mut out = BTreeMap::new();
-        let mut at = 0;
-        while at < bytes.len() {
-            let len = read(bytes, &mut at) as usize;
-            let term = String::from_utf8(bytes[at..at + len].to_vec()).unwrap();
-            at += len;
-            let n = read(bytes, &mut at);
-            let mut doc = 0;
-            let mut list = Vec::new();
-            for i in 0..n {
-                let gap = read(bytes, &mut at);
-                doc = if i == 0 { gap } else { doc + gap };
-                list.push((doc, bytes[at], bytes[at + 1]));
-                at += 2;
-            }
-            out.insert(term, list);
-        }
-        out
+    fn decode(bytes: &[u8]) -> BTreeMap<String, Vec<(u32, u8, u8)>> {
+        read_shard(bytes).expect("a shard the index wrote reads back")
     }
 
     fn doc(title: &str, heading: &str, text: &str) -> SearchDoc {
@@ -421,6 +435,18 @@ pub mod tests {
         assert_eq!(a.files, b.files);
         let c = build(&docs[..1], &table, &[]).unwrap();
         assert_ne!(a.id, c.id);
+    }
+
+    #[test]
+    fn a_damaged_shard_is_an_error_not_a_panic() {
+        let table = FoldTable::from_pairs(&[]);
+        let built = build(&[doc("停水", "时间", "停水通知")], &table, &[]).unwrap();
+        let shard = &built.files.iter().find(|f| f.0 == "t/0.bin").unwrap().1;
+        for cut in 1..shard.len() {
+            let _ = read_shard(&shard[..cut]);
+        }
+        assert!(read_shard(&shard[..shard.len() - 1]).is_err());
+        assert!(read_shard(&[0xff, 0xff, 0xff, 0xff, 0xff, 0x01]).is_err());
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub enum SearchError {
     Converter(String),
     #[error("the site has too many {0} for the search index")]
     TooLarge(&'static str),
+    #[error("the search index shard is damaged: {0}")]
+    BadShard(&'static str),
     #[error("cannot encode the search index: {0}")]
     Encode(#[from] serde_json::Error),
 }
