@@ -86,7 +86,8 @@ fn every_page_is_indexed_and_every_page_with_a_word_is_found() {
     let urls: BTreeSet<&str> = index.docs.iter().map(|d| d["url"].as_str().unwrap()).collect();
     assert!(urls.contains("/handbook/fees/payment/"), "{urls:?}");
     for url in &urls {
-        let file = out.join(url.trim_start_matches("/handbook/")).join("index.html");
+        let path = percent_encoding::percent_decode_str(url).decode_utf8().unwrap();
+        let file = out.join(path.trim_start_matches("/handbook/")).join("index.html");
         assert!(file.is_file(), "{url} is a page of the site");
     }
 
