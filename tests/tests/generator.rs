@@ -584,7 +584,10 @@ fn the_form_page_has_every_control_labelled() {
             "label for `{target}` labels nothing"
         );
     }
-    let controls = select(&doc, "main form input, main form select, main form textarea");
+    let controls = select(
+        &doc,
+        "main form input, main form select, main form textarea",
+    );
     let names: BTreeSet<&str> = controls
         .iter()
         .filter_map(|c| c.value().attr("name"))

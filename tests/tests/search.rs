@@ -50,9 +50,13 @@ fn read_index(out: &Path) -> Index {
     for kind in ["t", "u"] {
         for entry in std::fs::read_dir(dir.join(kind)).unwrap().flatten() {
             let shard = read_shard(&std::fs::read(entry.path()).unwrap()).unwrap();
-            let count = meta[if kind == "t" { "shards" } else { "unigram_shards" }]
-                .as_u64()
-                .unwrap() as u32;
+            let count = meta[if kind == "t" {
+                "shards"
+            } else {
+                "unigram_shards"
+            }]
+            .as_u64()
+            .unwrap() as u32;
             for term in shard.keys() {
                 let name = format!("{}.bin", shard_hash(term) % count);
                 assert_eq!(entry.file_name().to_str(), Some(name.as_str()), "{term}");
@@ -83,11 +87,19 @@ fn every_page_is_indexed_and_every_page_with_a_word_is_found() {
     let index = read_index(&out);
     assert_eq!(index.docs.len(), summary.pages + summary.sections);
 
-    let urls: BTreeSet<&str> = index.docs.iter().map(|d| d["url"].as_str().unwrap()).collect();
+    let urls: BTreeSet<&str> = index
+        .docs
+        .iter()
+        .map(|d| d["url"].as_str().unwrap())
+        .collect();
     assert!(urls.contains("/handbook/fees/payment/"), "{urls:?}");
     for url in &urls {
-        let path = percent_encoding::percent_decode_str(url).decode_utf8().unwrap();
-        let file = out.join(path.trim_start_matches("/handbook/")).join("index.html");
+        let path = percent_encoding::percent_decode_str(url)
+            .decode_utf8()
+            .unwrap();
+        let file = out
+            .join(path.trim_start_matches("/handbook/"))
+            .join("index.html");
         assert!(file.is_file(), "{url} is a page of the site");
     }
 
@@ -103,7 +115,13 @@ fn every_page_is_indexed_and_every_page_with_a_word_is_found() {
         let mut found: Option<BTreeSet<u32>> = None;
         tokens::tokens(&folded, |t| {
             if matches!(t, tokens::Token::Bigram(..)) {
-                let list: BTreeSet<u32> = index.terms.get(&t.text()).into_iter().flatten().map(|p| p.0).collect();
+                let list: BTreeSet<u32> = index
+                    .terms
+                    .get(&t.text())
+                    .into_iter()
+                    .flatten()
+                    .map(|p| p.0)
+                    .collect();
                 found = Some(match found.take() {
                     Some(f) => f.intersection(&list).copied().collect(),
                     None => list,
@@ -111,10 +129,16 @@ fn every_page_is_indexed_and_every_page_with_a_word_is_found() {
             }
         });
         let found = found.unwrap_or_default();
-        assert!(having.is_subset(&found), "{word}: {having:?} not all in {found:?}");
+        assert!(
+            having.is_subset(&found),
+            "{word}: {having:?} not all in {found:?}"
+        );
         checked += having.len();
     }
-    assert!(checked >= 5, "the words occur in the fixture ({checked} pages)");
+    assert!(
+        checked >= 5,
+        "the words occur in the fixture ({checked} pages)"
+    );
 
     // The browser's table and the synonyms are in the metadata, folded.
     assert!(index.meta["fold"].as_str().unwrap().chars().count() % 2 == 0);
@@ -131,15 +155,27 @@ fn the_search_page_is_a_site_map_and_every_page_has_the_box() {
     for doc in &index.docs {
         let url = doc["url"].as_str().unwrap();
         if url != "/handbook/" {
-            assert!(search.contains(&format!("href=\"{url}\"")), "{url} in the site map");
+            assert!(
+                search.contains(&format!("href=\"{url}\"")),
+                "{url} in the site map"
+            );
         }
     }
     assert!(search.contains("id=\"search-results\""));
-    assert!(search.contains(&format!("data-index=\"/handbook/search/{}/\"", index_dir(&out).file_name().unwrap().to_str().unwrap())));
+    assert!(search.contains(&format!(
+        "data-index=\"/handbook/search/{}/\"",
+        index_dir(&out).file_name().unwrap().to_str().unwrap()
+    )));
     assert!(search.contains("/handbook/static/search.js?v="));
     let page = std::fs::read_to_string(out.join("fees/payment/index.html")).unwrap();
-    assert!(page.contains(r#"action="/handbook/search/" method="get""#), "the header's box");
-    assert!(!page.contains("search.js"), "the script is on the search page only");
+    assert!(
+        page.contains(r#"action="/handbook/search/" method="get""#),
+        "the header's box"
+    );
+    assert!(
+        !page.contains("search.js"),
+        "the script is on the search page only"
+    );
 }
 
 #[test]
@@ -148,12 +184,18 @@ fn a_rebuild_replaces_the_index_and_leaves_no_old_files() {
     let live = site.scratch().join("live");
     let (_, produced) = build_tracked(&options(site.root(), &live)).unwrap();
     let before = index_dir(&live);
-    site.edit("content/fees/payment.md", |text| text + "\n用翠湖通小程序缴费。\n");
+    site.edit("content/fees/payment.md", |text| {
+        text + "\n用翠湖通小程序缴费。\n"
+    });
     rebuild(&options(site.root(), &live), &produced).unwrap();
     let after = index_dir(&live);
     assert_ne!(before, after);
     let files = snapshot(&live);
-    assert!(!files.keys().any(|p| p.starts_with(before.strip_prefix(&live).unwrap())));
+    assert!(
+        !files
+            .keys()
+            .any(|p| p.starts_with(before.strip_prefix(&live).unwrap()))
+    );
     let index = read_index(&live);
     assert!(index.terms.contains_key("翠湖"));
 }

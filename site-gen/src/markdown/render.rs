@@ -215,7 +215,10 @@ mod tests {
             .iter()
             .map(|b| (b.anchor.as_str(), b.text.as_str()))
             .collect();
-        assert_eq!(blocks, [("", "先看这里。 第二行"), ("押金退还", "验收 退款 3 天")]);
+        assert_eq!(
+            blocks,
+            [("", "先看这里。 第二行"), ("押金退还", "验收 退款 3 天")]
+        );
         assert_eq!(r.text[1].heading, "押金退还");
     }
 

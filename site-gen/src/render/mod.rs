@@ -338,7 +338,12 @@ fn search_docs(site: &Site, links: &Links) -> Vec<crate::search::SearchDoc> {
     let section_of = |s: Option<usize>| s.map(|s| links.sections[s].title.clone());
     let sections = content.sections.iter().enumerate().map(|(i, node)| {
         let title = links.sections[i].title.clone();
-        (&links.sections[i].url, title, section_of(node.parent), &site.section_html[i])
+        (
+            &links.sections[i].url,
+            title,
+            section_of(node.parent),
+            &site.section_html[i],
+        )
     });
     let pages = content.pages.iter().enumerate().map(|(i, _)| {
         let section = content.page_section[i];
@@ -405,7 +410,12 @@ fn write_search(site: &Site, links: &Links, sink: &dyn Sink) -> Result<Vec<PathB
             forms: site
                 .forms
                 .iter()
-                .map(|f| (f.title.clone(), format!("{base}{}", form_page(&f.kind).url())))
+                .map(|f| {
+                    (
+                        f.title.clone(),
+                        format!("{base}{}", form_page(&f.kind).url()),
+                    )
+                })
                 .collect(),
         },
     };

@@ -180,7 +180,10 @@ mod golden {
     fn the_shared_cases_fold_as_listed() {
         let table = FoldTable::opencc().unwrap();
         let mut wrong = Vec::new();
-        for line in CASES.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        for line in CASES
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
             let (input, expected) = line.split_once('\t').expect("input<TAB>folded");
             let got = table.fold(input);
             if got != expected {

@@ -81,7 +81,11 @@ struct Postings {
 
 impl Postings {
     fn push(&mut self, doc: u32, impact: u8, fields: u8) {
-        let gap = if self.count == 0 { doc } else { doc - self.last };
+        let gap = if self.count == 0 {
+            doc
+        } else {
+            doc - self.last
+        };
         varint(&mut self.bytes, gap);
         self.bytes.push(impact);
         self.bytes.push(fields);
@@ -133,7 +137,11 @@ fn page_terms(doc: &SearchDoc, fold: &FoldTable, avg_len: f64) -> Vec<(Key, u8, 
     for body in &bodies {
         tokens(body, |t| counts.entry(t).or_default().body += 1);
     }
-    let length = doc.blocks.iter().map(|b| b.text.chars().count()).sum::<usize>() as f64;
+    let length = doc
+        .blocks
+        .iter()
+        .map(|b| b.text.chars().count())
+        .sum::<usize>() as f64;
     let norm = K1 * (1.0 - B + B * length / avg_len.max(1.0));
     counts
         .into_iter()
@@ -142,7 +150,11 @@ fn page_terms(doc: &SearchDoc, fold: &FoldTable, avg_len: f64) -> Vec<(Key, u8, 
             let impact = weighted * (K1 + 1.0) / (weighted + norm) / (K1 + 1.0) * 255.0;
             let fields = if c.title > 0 { FIELD_TITLE } else { 0 }
                 | if c.heading > 0 { FIELD_HEADING } else { 0 };
-            (Key::of(&token), impact.ceil().clamp(1.0, 255.0) as u8, fields)
+            (
+                Key::of(&token),
+                impact.ceil().clamp(1.0, 255.0) as u8,
+                fields,
+            )
         })
         .collect()
 }
@@ -284,7 +296,10 @@ fn write_shards(
     lists: Vec<(bool, String, Postings)>,
     files: &mut Vec<(String, Vec<u8>)>,
 ) -> usize {
-    let bytes: usize = lists.iter().map(|(_, t, p)| t.len() + p.bytes.len() + 4).sum();
+    let bytes: usize = lists
+        .iter()
+        .map(|(_, t, p)| t.len() + p.bytes.len() + 4)
+        .sum();
     let count = bytes.div_ceil(SHARD_BYTES).max(1);
     let mut shards: Vec<Vec<(String, Postings)>> = (0..count).map(|_| Vec::new()).collect();
     for (_, term, list) in lists {
@@ -305,9 +320,12 @@ fn write_shards(
     count
 }
 
-/// Reads a shard back: term → `(document, impact, fields)` in document
-/// order. For tests and tools; the browser has its own reader.
-pub fn read_shard(bytes: &[u8]) -> Result<BTreeMap<String, Vec<(u32, u8, u8)>>, SearchError> {
+/// One posting as read back: document number, impact, fields.
+pub type Posting = (u32, u8, u8);
+
+/// Reads a shard back: term → its postings in document order. For tests
+/// and tools; the browser has its own reader.
+pub fn read_shard(bytes: &[u8]) -> Result<BTreeMap<String, Vec<Posting>>, SearchError> {
     let truncated = || SearchError::BadShard("it ends in the middle of an entry");
     let byte = |at: &mut usize| -> Result<u8, SearchError> {
         let b = *bytes.get(*at).ok_or_else(truncated)?;
@@ -410,10 +428,9 @@ pub mod tests {
         assert!(!terms.contains_key("押"));
         assert!(singles.keys().all(|k| k.chars().count() == 1));
         // Every term is in the shard its hash names.
-        let meta: serde_json::Value = serde_json::from_slice(
-            &built.files.iter().find(|f| f.0 == "meta.json").unwrap().1,
-        )
-        .unwrap();
+        let meta: serde_json::Value =
+            serde_json::from_slice(&built.files.iter().find(|f| f.0 == "meta.json").unwrap().1)
+                .unwrap();
         let shards = meta["shards"].as_u64().unwrap() as u32;
         for (name, bytes) in built.files.iter().filter(|f| f.0.starts_with("t/")) {
             for term in decode(bytes).keys() {
@@ -428,7 +445,10 @@ pub mod tests {
     #[test]
     fn the_same_pages_give_the_same_files() {
         let table = FoldTable::from_pairs(&[]);
-        let docs = [doc("停水", "时间", "停水通知"), doc("停电", "时间", "停电通知")];
+        let docs = [
+            doc("停水", "时间", "停水通知"),
+            doc("停电", "时间", "停电通知"),
+        ];
         let a = build(&docs, &table, &[]).unwrap();
         let b = build(&docs, &table, &[]).unwrap();
         assert_eq!(a.id, b.id);

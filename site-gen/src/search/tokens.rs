@@ -115,10 +115,16 @@ mod tests {
             all("电梯困人"),
             ["u:电", "u:梯", "b:电梯", "u:困", "b:梯困", "u:人", "b:困人"]
         );
-        assert_eq!(all("wifi6 密码"), ["w:wifi", "w:6", "u:密", "u:码", "b:密码"]);
+        assert_eq!(
+            all("wifi6 密码"),
+            ["w:wifi", "w:6", "u:密", "u:码", "b:密码"]
+        );
         assert_eq!(all("5栋"), ["w:5", "u:栋"]);
         // Punctuation and emoji separate: no bigram across them.
-        assert_eq!(all("停水，停电🛗"), ["u:停", "u:水", "b:停水", "u:停", "u:电", "b:停电"]);
+        assert_eq!(
+            all("停水，停电🛗"),
+            ["u:停", "u:水", "b:停水", "u:停", "u:电", "b:停电"]
+        );
         assert_eq!(all("3-2-1502"), ["w:3", "w:2", "w:1502"]);
     }
 
