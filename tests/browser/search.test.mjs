@@ -188,7 +188,8 @@ const searchUrl = q => new URL(`search/?q=${encodeURIComponent(q)}`, base).href;
 /** Opens /search/?q=… and waits for the results: [{ title, href, section, excerpt, marks }]. */
 async function results(page, q) {
   await page.goto(searchUrl(q));
-  await page.waitForSelector('#search-form[data-state="done"]');
+  // `error`: the index was replaced under the page by a rebuild (serve).
+  await page.waitForSelector('#search-form[data-state="done"], #search-form[data-state="error"]');
   return page.$$eval('#search-results > li', lis => lis.map(li => {
     const a = li.querySelector('a');
     return {
