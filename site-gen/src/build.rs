@@ -250,6 +250,13 @@ impl Site {
                 });
             }
         }
+        if self.config.search.enabled {
+            outputs.push(Output {
+                url: crate::search::PAGE_URL.to_owned(),
+                file: render::search_page(),
+                source: self.root.join(config::FILE_NAME),
+            });
+        }
         for generated in render::GENERATED {
             outputs.push(Output {
                 url: format!("/{generated}"),

@@ -110,6 +110,30 @@ pub struct Config {
     /// the generator checks that each one exists.
     #[serde(default)]
     pub menu: Vec<MenuEntry>,
+    #[serde(default)]
+    pub search: Search,
+}
+
+/// The site search.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Search {
+    /// `false` writes no index and no search page, and the header has no
+    /// search box.
+    pub enabled: bool,
+    /// Groups of words that find each other: regional vocabulary such as
+    /// `[升降機, 电梯]`. Script does not need a group (電梯 finds 电梯
+    /// anyway); different words do.
+    pub synonyms: Vec<Vec<String>>,
+}
+
+impl Default for Search {
+    fn default() -> Self {
+        Search {
+            enabled: true,
+            synonyms: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -190,6 +214,15 @@ impl Config {
             return Err(invalid(format!(
                 "`contact.phone` is {phone:?}: write the number only, e.g. 0571-8888 6666, so pages can link to it"
             )));
+        }
+        for (n, group) in self.search.synonyms.iter().enumerate() {
+            if group.len() < 2 || group.iter().any(|w| w.trim().is_empty()) {
+                return Err(invalid(format!(
+                    "`search.synonyms` group {} is {:?}: list two or more words that should find each other, e.g. [升降機, 电梯]",
+                    n + 1,
+                    group
+                )));
+            }
         }
         for entry in &self.menu {
             if !entry.url.starts_with('/') || entry.url.starts_with("//") {

@@ -32,6 +32,9 @@ pub struct SiteView {
     pub home_url: String,
     pub stylesheet_url: String,
     pub script_url: String,
+    /// The search page, which the header's search box submits to; empty
+    /// when the site has no search.
+    pub search_url: String,
     pub live_reload: bool,
     pub menu: Vec<MenuItem>,
     pub contact: Contact,
@@ -54,6 +57,11 @@ impl SiteView {
             home_url: format!("{prefix}/"),
             stylesheet_url: asset("style.css"),
             script_url: asset("forms.js"),
+            search_url: if config.search.enabled {
+                format!("{prefix}/search/")
+            } else {
+                String::new()
+            },
             live_reload: false,
             menu: config
                 .menu

@@ -24,6 +24,8 @@ pub struct Rendered {
     pub html: String,
     pub headings: Vec<Heading>,
     pub links: Vec<LinkRef>,
+    /// The plain text, cut at each heading: what search indexes.
+    pub text: Vec<crate::search::Block>,
 }
 
 fn options() -> Options {
@@ -53,6 +55,7 @@ pub fn render<'a>(
     // The open heading: where its start event is, its level, its line.
     let mut open_heading: Option<(usize, HeadingLevel, usize)> = None;
     let mut heading_text = String::new();
+    let mut text = vec![crate::search::Block::default()];
 
     let mut note_link = |dest: CowStr<'a>, offset: usize| -> CowStr<'a> {
         links.push(LinkRef {
@@ -80,6 +83,11 @@ pub fn render<'a>(
                         id: Some(CowStr::from(id.clone())),
                         classes: Vec::new(),
                         attrs: Vec::new(),
+                    });
+                    text.push(crate::search::Block {
+                        anchor: id.clone(),
+                        heading: heading_text.trim().to_owned(),
+                        text: String::new(),
                     });
                     headings.push(Heading {
                         level: level as u8,
@@ -122,8 +130,30 @@ pub fn render<'a>(
                     id,
                 }));
             }
-            other => events.push(other),
+            other => {
+                if let Some(block) = text.last_mut() {
+                    match &other {
+                        Event::Text(t) | Event::Code(t) => block.text.push_str(t),
+                        Event::SoftBreak
+                        | Event::HardBreak
+                        | Event::End(
+                            TagEnd::Paragraph
+                            | TagEnd::Item
+                            | TagEnd::TableCell
+                            | TagEnd::CodeBlock
+                            | TagEnd::BlockQuote(_),
+                        ) if !block.text.ends_with(' ') && !block.text.is_empty() => {
+                            block.text.push(' ');
+                        }
+                        _ => {}
+                    }
+                }
+                events.push(other)
+            }
         }
+    }
+    for block in &mut text {
+        block.text.truncate(block.text.trim_end().len());
     }
     let mut html_out = String::with_capacity(body.len() * 3 / 2);
     html::push_html(&mut html_out, events.into_iter());
@@ -131,6 +161,7 @@ pub fn render<'a>(
         html: html_out,
         headings,
         links,
+        text,
     }
 }
 
@@ -174,6 +205,21 @@ mod tests {
             r.html
         );
         assert!(r.html.contains(r#"src="/x/plan.png""#));
+    }
+
+    #[test]
+    fn plain_text_is_kept_per_heading() {
+        let r = plain("先看**这里**。\n第二行\n\n## 押金退还\n\n- 验收\n- 退款 `3` 天\n");
+        let blocks: Vec<(&str, &str)> = r
+            .text
+            .iter()
+            .map(|b| (b.anchor.as_str(), b.text.as_str()))
+            .collect();
+        assert_eq!(
+            blocks,
+            [("", "先看这里。 第二行"), ("押金退还", "验收 退款 3 天")]
+        );
+        assert_eq!(r.text[1].heading, "押金退还");
     }
 
     #[test]

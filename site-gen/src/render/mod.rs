@@ -180,6 +180,12 @@ pub fn write_site(
         )
         .err(),
     );
+    if site.config.search.enabled {
+        match write_search(site, &links, sink) {
+            Ok(files) => produced.files.extend(files),
+            Err(problem) => problems.push(problem),
+        }
+    }
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
@@ -319,6 +325,107 @@ fn write_section(site: &Site, links: &Links, i: usize, sink: &dyn Sink) -> Resul
         site.theme.render("section.html", &site_view, &context)
     };
     emit(sink, &doc.path.output_file(), html, &doc.file)
+}
+
+/// The file of the search page.
+pub fn search_page() -> PathBuf {
+    PathBuf::from("search/index.html")
+}
+
+/// Every page as the search index sees it, in the order of their numbers.
+fn search_docs(site: &Site, links: &Links) -> Vec<crate::search::SearchDoc> {
+    let content = &site.content;
+    let section_of = |s: Option<usize>| s.map(|s| links.sections[s].title.clone());
+    let sections = content.sections.iter().enumerate().map(|(i, node)| {
+        let title = links.sections[i].title.clone();
+        (
+            &links.sections[i].url,
+            title,
+            section_of(node.parent),
+            &site.section_html[i],
+        )
+    });
+    let pages = content.pages.iter().enumerate().map(|(i, _)| {
+        let section = content.page_section[i];
+        (
+            &links.pages[i].url,
+            links.pages[i].title.clone(),
+            (section != 0).then(|| links.sections[section].title.clone()),
+            &site.page_html[i],
+        )
+    });
+    sections
+        .chain(pages)
+        .map(|(url, title, section, rendered)| crate::search::SearchDoc {
+            url: url.clone(),
+            title,
+            section: section.unwrap_or_default(),
+            blocks: rendered.text.clone(),
+        })
+        .collect()
+}
+
+/// The search index and the search page; returns the files written.
+fn write_search(site: &Site, links: &Links, sink: &dyn Sink) -> Result<Vec<PathBuf>, Diagnostic> {
+    let config_file = site.root.join(config::FILE_NAME);
+    let docs = search_docs(site, links);
+    let built = crate::search::build(&docs, &site.config.search.synonyms)
+        .map_err(|e| Diagnostic::new(&config_file, None, e.to_string()))?;
+    let mut files = Vec::with_capacity(built.files.len() + 1);
+    let dir = Path::new("search").join(&built.id);
+    for (name, bytes) in &built.files {
+        let file = dir.join(name);
+        sink.write(&file, bytes)
+            .map_err(|e| Diagnostic::new(&config_file, None, e.to_string()))?;
+        files.push(file);
+    }
+
+    let content = &site.content;
+    let mut depth = vec![0usize; content.sections.len()];
+    let mut sections = Vec::new();
+    for (i, node) in content.sections.iter().enumerate() {
+        if let Some(parent) = node.parent {
+            depth[i] = depth[parent] + 1;
+        }
+        if i == 0 && node.pages.is_empty() {
+            continue;
+        }
+        sections.push(SiteMapSection {
+            title: &links.sections[i].title,
+            url: &links.sections[i].url,
+            depth: depth[i].saturating_sub(1),
+            pages: node.pages.iter().map(|&p| &links.pages[p]).collect(),
+        });
+    }
+    let base = site.config.base_path();
+    let script = match site.theme.fingerprint("search.js") {
+        Some(hash) => format!("{base}/static/search.js?v={hash}"),
+        None => format!("{base}/static/search.js"),
+    };
+    let context = SearchContext {
+        search: SearchView {
+            index_url: format!("{base}/search/{}/", built.id),
+            script_url: script,
+            sections,
+            forms: site
+                .forms
+                .iter()
+                .map(|f| {
+                    (
+                        f.title.clone(),
+                        format!("{base}{}", form_page(&f.kind).url()),
+                    )
+                })
+                .collect(),
+        },
+    };
+    let url = format!("{base}{}", crate::search::PAGE_URL);
+    let html = site
+        .theme
+        .render("search.html", &site.site_view.at(&url), &context);
+    emit(sink, &search_page(), html, &site.root.join("themes"))?;
+    files.push(search_page());
+    Ok(files)
 }
 
 /// The form pages, and a trial render of the thank-you page so a broken

@@ -90,3 +90,30 @@ pub struct HomeContext<'a> {
 /// For templates that need nothing but `site`.
 #[derive(Debug, Serialize)]
 pub struct Empty {}
+
+/// A section and its pages in the search page's site map.
+#[derive(Debug, Serialize)]
+pub struct SiteMapSection<'a> {
+    pub title: &'a str,
+    pub url: &'a str,
+    /// 0 for a top-level section, 1 for one inside it, …
+    pub depth: usize,
+    pub pages: Vec<&'a PageLink>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SearchView<'a> {
+    /// The folder of this build's index, ending in `/`.
+    pub index_url: String,
+    pub script_url: String,
+    /// Every section and page, for owners without script and for a search
+    /// that found nothing.
+    pub sections: Vec<SiteMapSection<'a>>,
+    /// The online forms, `(title, url)`.
+    pub forms: Vec<(String, String)>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SearchContext<'a> {
+    pub search: SearchView<'a>,
+}

@@ -1,0 +1,195 @@
+//! The one normalisation that the index and the browser both apply.
+//!
+//! `fold(text)` is, in order: Unicode NFKC (full-width letters, digits and
+//! punctuation become half-width, compatibility ideographs become unified
+//! ones), full lower case, then each character through the folding table:
+//! Hong Kong and Taiwan variants to standard Traditional, then Traditional
+//! to Simplified, as OpenCC's `hk2s` and `tw2s` conversions of that one
+//! character give it (the dictionaries ferrous-opencc carries).
+//!
+//! The table is character by character, never phrase by phrase: the
+//! browser applies exactly the same table (emitted into the index, cut down
+//! to what can change a match on this site), so the two sides cannot cut
+//! or fold a text differently. What phrase-level conversion would add
+//! (a character with two Simplified readings, 乾 as 干 or 乾) is left to
+//! the synonym table, which is data.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+
+use ferrous_opencc::OpenCC;
+use ferrous_opencc::config::BuiltinConfig;
+use unicode_normalization::UnicodeNormalization;
+
+use super::SearchError;
+
+/// The code points the table is probed over: every CJK ideograph block
+/// (unified, extensions, compatibility) and the radicals.
+const PROBED: [(u32, u32); 6] = [
+    (0x2E80, 0x2FDF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF),
+    (0x20000, 0x2FA1F),
+    (0x30000, 0x323AF),
+];
+
+/// Character → what it folds to, for every character that changes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FoldTable {
+    map: HashMap<char, String>,
+}
+
+static OPENCC_TABLE: OnceLock<Result<FoldTable, String>> = OnceLock::new();
+
+impl FoldTable {
+    /// The table OpenCC's data gives, built once per process (about 0.1 s)
+    /// and shared by every build that `serve` makes.
+    pub fn opencc() -> Result<&'static FoldTable, SearchError> {
+        OPENCC_TABLE
+            .get_or_init(|| FoldTable::probe().map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|message| SearchError::Converter(message.clone()))
+    }
+
+    /// Converts each probed character alone with `hk2s` and then `tw2s`
+    /// and keeps those that change.
+    fn probe() -> Result<FoldTable, ferrous_opencc::error::OpenCCError> {
+        let hk = OpenCC::from_config(BuiltinConfig::Hk2s)?;
+        let tw = OpenCC::from_config(BuiltinConfig::Tw2s)?;
+        let mut map = HashMap::new();
+        let mut buf = [0u8; 4];
+        for (start, end) in PROBED {
+            for c in (start..=end).filter_map(char::from_u32) {
+                let original: &str = c.encode_utf8(&mut buf);
+                // NFKC first, as `fold` does: the table is only ever looked
+                // up with characters NFKC leaves alone.
+                let normal: String = original.nfkc().collect();
+                if normal != original {
+                    continue;
+                }
+                let folded = tw.convert(&hk.convert(original));
+                if folded != original && !folded.is_empty() {
+                    map.insert(c, folded);
+                }
+            }
+        }
+        Ok(FoldTable { map })
+    }
+
+    /// A table of the given pairs, for tests.
+    #[cfg(test)]
+    pub fn from_pairs(pairs: &[(char, &str)]) -> FoldTable {
+        FoldTable {
+            map: pairs.iter().map(|(c, s)| (*c, (*s).to_owned())).collect(),
+        }
+    }
+
+    /// Folds `text`: NFKC, lower case, then the table.
+    pub fn fold(&self, text: &str) -> String {
+        let normal: String = text.nfkc().collect::<String>().to_lowercase();
+        let mut out = String::with_capacity(normal.len());
+        for c in normal.chars() {
+            match self.map.get(&c) {
+                Some(to) => out.push_str(to),
+                None => out.push(c),
+            }
+        }
+        out
+    }
+
+    /// The part of the table the browser needs for this site: characters
+    /// whose folded form consists of characters the site's folded text
+    /// has. Any other character can change no match: folded or not, it is
+    /// in no indexed term. Sorted, so the same site gives the same bytes.
+    pub fn for_alphabet(&self, has: impl Fn(char) -> bool) -> BTreeMap<char, String> {
+        self.map
+            .iter()
+            .filter(|(_, to)| to.chars().all(&has))
+            .map(|(c, to)| (*c, to.clone()))
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fold(text: &str) -> String {
+        FoldTable::opencc().expect("OpenCC's data loads").fold(text)
+    }
+
+    #[test]
+    fn traditional_and_regional_characters_fold_to_simplified() {
+        assert_eq!(fold("電梯困人"), "电梯困人");
+        assert_eq!(fold("裝修押金"), "装修押金");
+        assert_eq!(fold("管理費"), "管理费");
+        assert_eq!(fold("升降機"), "升降机");
+        assert_eq!(fold("快遞"), "快递");
+        // Variants: Hong Kong 裏 and Taiwan 裡 are both 里.
+        assert_eq!(fold("裏面"), "里面");
+        assert_eq!(fold("裡面"), "里面");
+        assert_eq!(fold("頭髮"), "头发");
+        // Simplified text is left as it is.
+        assert_eq!(fold("物业服务中心"), "物业服务中心");
+    }
+
+    #[test]
+    fn width_and_case_fold() {
+        assert_eq!(fold("ＷｉＦｉ　５栋"), "wifi 5栋");
+        assert_eq!(fold("WiFi"), "wifi");
+        assert_eq!(fold("３－２－１５０２"), "3-2-1502");
+        assert_eq!(fold("（停水）"), "(停水)");
+        assert_eq!(fold("電梯🛗！"), "电梯🛗!");
+    }
+
+    #[test]
+    fn the_table_is_large_and_the_browser_part_is_cut_to_the_site() {
+        let table = FoldTable::opencc().unwrap();
+        assert!(table.len() > 2500, "{} entries", table.len());
+        let alphabet: Vec<char> = "电梯".chars().collect();
+        let cut = table.for_alphabet(|c| alphabet.contains(&c));
+        assert_eq!(cut.get(&'電').map(String::as_str), Some("电"));
+        assert!(cut.contains_key(&'梯') || !table.map.contains_key(&'梯'));
+        assert!(!cut.contains_key(&'裝'));
+    }
+
+    #[test]
+    fn folding_is_idempotent_on_mixed_text() {
+        let once = fold("電梯困人：請撥打２４小時值班電話 WiFi 5棟 🛗");
+        assert_eq!(fold(&once), once);
+    }
+}
+
+#[cfg(test)]
+mod golden {
+    use super::*;
+
+    /// The list the browser tests fold too: both must give the same text.
+    const CASES: &str = include_str!("../../../tests/fixtures/search/fold-cases.tsv");
+
+    #[test]
+    fn the_shared_cases_fold_as_listed() {
+        let table = FoldTable::opencc().unwrap();
+        let mut wrong = Vec::new();
+        for line in CASES
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let (input, expected) = line.split_once('\t').expect("input<TAB>folded");
+            let got = table.fold(input);
+            if got != expected {
+                wrong.push(format!("{input}\t{got}"));
+            }
+        }
+        assert!(wrong.is_empty(), "folded otherwise:\n{}", wrong.join("\n"));
+    }
+}
