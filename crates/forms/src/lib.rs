@@ -6,11 +6,12 @@
 //! the validation cannot drift apart.
 
 mod definition;
+mod invisible;
 mod validate;
 mod view;
 
 pub use definition::{
-    Choice, Commitment, DEPARTMENTS_FILE, DESK, Department, Field, FieldType, FormDefinition,
+    Choice, Commitment, DEPARTMENTS_FILE, DateRange, DESK, Department, Field, FieldType, FormDefinition,
     FormError, FormSet, MANAGER,
 };
 pub use validate::{Submission, Validated, ValidationErrors};
