@@ -42,8 +42,10 @@ pub async fn backends(settings: &Settings) -> Result<Backends, LoadError> {
         StoreChoice::Sqlite { path } => Arc::new(
             private_file(path)
                 .map_err(|e| LoadError::Settings(format!("DESK_STORE=sqlite: {e}")))
-                .and_then(|()| SqliteStore::open(path)
-                .map_err(|e| LoadError::Settings(format!("DESK_STORE=sqlite: {e}"))))?,
+                .and_then(|()| {
+                    SqliteStore::open(path)
+                        .map_err(|e| LoadError::Settings(format!("DESK_STORE=sqlite: {e}")))
+                })?,
         ),
         StoreChoice::Dynamodb { table } => Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(aws()?),

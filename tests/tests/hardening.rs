@@ -24,7 +24,8 @@ async fn post(
     headers: &[(&str, &str)],
     pairs: &[(&str, &str)],
 ) -> Answer {
-    let mut request = Request::post(path).header("content-type", "application/x-www-form-urlencoded");
+    let mut request =
+        Request::post(path).header("content-type", "application/x-www-form-urlencoded");
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -43,7 +44,11 @@ async fn a_form_posted_from_another_site_is_refused_and_keeps_what_was_typed() {
     ] {
         let answer = post(&desk, "/forms/repair", &from, &repair()).await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{from:?}");
-        assert!(answer.body.contains(CROSS_SITE), "{from:?}: {}", answer.body);
+        assert!(
+            answer.body.contains(CROSS_SITE),
+            "{from:?}: {}",
+            answer.body
+        );
         assert!(
             answer.body.contains(r#"value="3-2-1502""#),
             "the unit is kept: {}",
@@ -102,7 +107,11 @@ async fn the_lookup_the_acceptance_and_the_staff_app_refuse_other_sites_too() {
         .header("origin", EVIL)
         .header("content-type", "application/x-www-form-urlencoded");
     request = request.header("accept", "text/html");
-    let body = encode(&[("csrf", &li.csrf), ("version", "1"), ("note", "业主来电催促")]);
+    let body = encode(&[
+        ("csrf", &li.csrf),
+        ("version", "1"),
+        ("note", "业主来电催促"),
+    ]);
     let refused = desk.send(request.body(Body::from(body)).unwrap()).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     assert!(refused.body.contains(CROSS_SITE), "{}", refused.body);
@@ -150,7 +159,10 @@ async fn every_answer_of_the_desk_carries_the_security_headers() {
     ] {
         let csp = answer.header("content-security-policy").unwrap_or("");
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-        assert!(csp.contains("script-src 'self' https://handbook.example.org"), "{csp}");
+        assert!(
+            csp.contains("script-src 'self' https://handbook.example.org"),
+            "{csp}"
+        );
         assert!(!csp.contains("unsafe-inline"), "{csp}");
         assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
         assert_eq!(answer.header("x-frame-options"), Some("DENY"));
@@ -161,11 +173,13 @@ async fn every_answer_of_the_desk_carries_the_security_headers() {
                 .is_some_and(|h| h.starts_with("max-age="))
         );
     }
-    // The lookup page keeps its own, stricter referrer policy.
-    assert_eq!(
-        desk.get("/track").await.header("referrer-policy"),
-        Some("no-referrer")
-    );
+    // The status page keeps its own, stricter referrer policy.
+    let receipt = post(&desk, "/forms/repair", &[], &repair()).await;
+    let url = receipt.header("location").expect("a receipt").to_owned();
+    let page = desk.get(url.trim_start_matches(OWN)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert!(page.header("content-security-policy").is_some());
 }
 
 #[tokio::test]
@@ -185,8 +199,14 @@ async fn invisible_characters_fill_no_field_of_a_real_form() {
         )
         .await;
     let errors = &json.json()["errors"];
-    assert!(errors["name"].as_str().unwrap_or("").starts_with("请填写"), "{errors}");
-    assert!(errors["unit"].as_str().unwrap_or("").contains("方向"), "{errors}");
+    assert!(
+        errors["name"].as_str().unwrap_or("").starts_with("请填写"),
+        "{errors}"
+    );
+    assert!(
+        errors["unit"].as_str().unwrap_or("").contains("方向"),
+        "{errors}"
+    );
     assert_eq!(desk.ticket_count().await, 0);
 }
 
@@ -285,7 +305,10 @@ fn serve_protects_its_static_pages_and_forms_and_survives_an_alias_bomb() {
     ] {
         assert!(lower.contains(header), "{header} missing:\n{page}");
     }
-    assert!(!lower.contains("strict-transport-security"), "no HSTS over plain HTTP");
+    assert!(
+        !lower.contains("strict-transport-security"),
+        "no HSTS over plain HTTP"
+    );
 
     let body = encode(&repair());
     let (status, page) = served.post_form("/forms/repair", EVIL, &body);
@@ -296,6 +319,17 @@ fn serve_protects_its_static_pages_and_forms_and_survives_an_alias_bomb() {
 
     // Saving a page and a form definition as alias bombs: the build fails,
     // and the server (desk included) goes on answering.
+    plant_alias_bombs(&site);
+    std::thread::sleep(Duration::from_secs(2));
+    let (status, _) = served.get("/");
+    assert_eq!(status, 200, "the server is still up");
+    let (status, page) = served.post_form("/forms/repair", &own, &body);
+    assert_eq!(status, 303, "the desk is still up: {page}");
+}
+
+/// The issue's bombs: a 100 KB value aliased 20,000 times (2 GB expanded),
+/// as a page's front matter (line 3) and atop a form definition (line 2).
+fn plant_alias_bombs(site: &FixtureSite) {
     let big = "x".repeat(100_000);
     let aliases = vec!["*a"; 20_000].join(", ");
     site.write(
@@ -305,32 +339,19 @@ fn serve_protects_its_static_pages_and_forms_and_survives_an_alias_bomb() {
     site.edit("content/forms/repair.yaml", |text| {
         format!("x: &a \"{big}\"\ny: [{aliases}]\n{text}")
     });
-    std::thread::sleep(Duration::from_secs(2));
-    let (status, _) = served.get("/");
-    assert_eq!(status, 200, "the server is still up");
-    let (status, page) = served.post_form("/forms/repair", &own, &body);
-    assert_eq!(status, 303, "the desk is still up: {page}");
 }
 
 #[test]
 fn check_refuses_alias_bombs_quickly_within_bounded_memory() {
     let site = FixtureSite::new("basic");
-    let big = "x".repeat(100_000);
-    let aliases = vec!["*a"; 20_000].join(", ");
-    site.write(
-        "content/fees/payment.md",
-        format!("---\ntitle: &a \"{big}\"\ntags: [{aliases}]\n---\n"),
-    );
-    site.edit("content/forms/repair.yaml", |text| {
-        format!("{text}\nx: &a \"{big}\"\ny: [{aliases}]\n")
-    });
-    let lines = site.read("content/forms/repair.yaml").lines().count();
+    plant_alias_bombs(&site);
     // 1 GB of address space: expanding either bomb needs twice that.
+    let bin = site_gen_bin();
     let started = Instant::now();
     let out = Command::new("sh")
         .arg("-c")
         .arg("ulimit -v 1000000 && exec \"$0\" check --root \"$1\"")
-        .arg(site_gen_bin())
+        .arg(bin)
         .arg(site.root())
         .output()
         .expect("sh runs");
@@ -338,9 +359,6 @@ fn check_refuses_alias_bombs_quickly_within_bounded_memory() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(20));
     assert!(stderr.contains("content/fees/payment.md:3"), "{stderr}");
-    assert!(
-        stderr.contains(&format!("content/forms/repair.yaml:{lines}")),
-        "{stderr}"
-    );
+    assert!(stderr.contains("content/forms/repair.yaml:2"), "{stderr}");
     assert!(stderr.contains("YAML aliases"), "{stderr}");
 }

@@ -140,7 +140,8 @@ pub fn yaml_error(err: &serde_yaml::Error) -> (Option<usize>, String) {
 }
 
 /// Why a YAML alias is refused, for every site file that is YAML.
-pub const ALIAS_REFUSED: &str = "YAML aliases (`*name`) are not allowed in site files: write the value out in full";
+pub const ALIAS_REFUSED: &str =
+    "YAML aliases (`*name`) are not allowed in site files: write the value out in full";
 
 /// The line (1-based) of the first YAML alias in `text`, if it has one.
 ///

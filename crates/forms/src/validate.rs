@@ -380,7 +380,10 @@ fields:
     fn invisible_characters_fill_nothing_and_cannot_turn_text_around() {
         let e = errors_of(&[
             ("unit", "\u{200B}\u{200B}"),
-            ("details", "\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}"),
+            (
+                "details",
+                "\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}",
+            ),
         ]);
         assert_eq!(e.get("unit"), Some("请填写房号"));
         assert_eq!(e.get("details"), Some("请填写描述"));

@@ -48,22 +48,30 @@ pub fn origin_of(url: &str) -> String {
 }
 
 /// Whether a state-changing request came from another site's page: its
-/// `Origin` is not one of `own`; or, without `Origin`, the browser says
-/// `Sec-Fetch-Site: cross-site` or the `Referer` is elsewhere. A request
-/// with none of them (a script, an old browser) is let through: only a
-/// browser can be tricked into posting, and browsers say where from.
+/// `Origin` is not one of `own`. A page with `Referrer-Policy:
+/// no-referrer` (the status and lookup pages) posts `Origin: null`; then,
+/// and without `Origin`, the browser's `Sec-Fetch-Site` decides (only
+/// `same-origin` is ours), else the `Referer`. A request with none of them
+/// (a script, an old browser) is let through: only a browser can be
+/// tricked into posting, and browsers say where from.
 pub fn is_cross_site(own: &[String], headers: &HeaderMap) -> bool {
-    let value = |name: HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(origin) = value(header::ORIGIN) {
-        // "null" (a sandboxed frame, a data: page) is never ours.
-        return !own.contains(&origin_of(origin.trim()));
+    let value = |name: HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let origin = value(header::ORIGIN);
+    if let Some(origin) = origin.filter(|o| *o != "null") {
+        return !own.contains(&origin_of(origin));
     }
-    if value(HeaderName::from_static("sec-fetch-site")) == Some("cross-site") {
-        return true;
+    if let Some(site) = value(HeaderName::from_static("sec-fetch-site")) {
+        return !matches!(site, "same-origin" | "none");
     }
     match value(header::REFERER) {
-        Some(referer) => !own.contains(&origin_of(referer.trim())),
-        None => false,
+        Some(referer) => !own.contains(&origin_of(referer)),
+        // `Origin: null` with nothing else: a sandboxed frame, a data: page.
+        None => origin.is_some(),
     }
 }
 
@@ -153,10 +161,26 @@ mod tests {
         ]));
         assert!(cross(&[("origin", "https://evil.example")]));
         assert!(cross(&[("origin", "null")]));
-        assert!(cross(&[("origin", "https://handbook.example.org.evil.example")]));
+        assert!(cross(&[
+            ("origin", "null"),
+            ("sec-fetch-site", "cross-site")
+        ]));
+        // A no-referrer page posting to itself.
+        assert!(!cross(&[
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin")
+        ]));
+        assert!(cross(&[("sec-fetch-site", "same-site")]));
+        assert!(cross(&[(
+            "origin",
+            "https://handbook.example.org.evil.example"
+        )]));
         assert!(cross(&[("sec-fetch-site", "cross-site")]));
         assert!(cross(&[("referer", "https://evil.example/page")]));
-        assert!(!cross(&[("referer", "https://handbook.example.org/sub/forms/repair/")]));
+        assert!(!cross(&[(
+            "referer",
+            "https://handbook.example.org/sub/forms/repair/"
+        )]));
         assert!(!cross(&[]));
     }
 }

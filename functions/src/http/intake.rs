@@ -82,7 +82,9 @@ fn parse_form(bytes: &[u8]) -> Result<Vec<(String, String)>, IntakeError> {
         percent_decode(&spaced)
             .decode_utf8()
             .map(|s| s.into_owned())
-            .map_err(|_| IntakeError::Malformed("提交的内容含有无法识别的字符，请返回检查后重新提交。"))
+            .map_err(|_| {
+                IntakeError::Malformed("提交的内容含有无法识别的字符，请返回检查后重新提交。")
+            })
     };
     let mut pairs = Vec::new();
     for pair in bytes.split(|&b| b == b'&').filter(|p| !p.is_empty()) {

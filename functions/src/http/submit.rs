@@ -204,12 +204,9 @@ fn rejected(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     match format {
-        Format::Json if cross_site => reply::message(
-            format,
-            status,
-            "cross_site",
-            super::CROSS_SITE_MESSAGE,
-        ),
+        Format::Json if cross_site => {
+            reply::message(format, status, "cross_site", super::CROSS_SITE_MESSAGE)
+        }
         Format::Json => (status, Json(json!({ "errors": errors.errors }))).into_response(),
         Format::Html => {
             let action = format!("{}/forms/{}", desk.config.desk_endpoint(), form.kind);

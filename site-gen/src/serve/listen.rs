@@ -95,10 +95,8 @@ pub async fn serve(
             builder
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_timeout);
-            let connection = builder.serve_connection(
-                TokioIo::new(stream),
-                TowerToHyperService::new(service),
-            );
+            let connection =
+                builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
             let mut connection = std::pin::pin!(connection);
             let mut stopping = std::pin::pin!(stop.closed());
             let mut stopped = false;
@@ -134,12 +132,10 @@ mod tests {
     const SHORT: Duration = Duration::from_millis(300);
 
     async fn start(max_connections: usize) -> SocketAddr {
-        let app = Router::new()
-            .route("/", get(|| async { "ok" }))
-            .route(
-                "/echo",
-                post(|body: String| async move { format!("got {}", body.len()) }),
-            );
+        let app = Router::new().route("/", get(|| async { "ok" })).route(
+            "/echo",
+            post(|body: String| async move { format!("got {}", body.len()) }),
+        );
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let limits = Limits {
@@ -163,7 +159,10 @@ mod tests {
         let address = start(8).await;
         let started = Instant::now();
         let mut stalled = TcpStream::connect(address).await.unwrap();
-        stalled.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        stalled
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
         let _ = rest(&mut stalled).await;
         assert!(started.elapsed() < Duration::from_secs(3), "closed in time");
 
@@ -194,6 +193,9 @@ mod tests {
         assert!(answer.ends_with("ok"), "{answer}");
         // Answered once the idle ones timed out, not before and not never.
         let waited = started.elapsed();
-        assert!(waited >= SHORT / 2 && waited < Duration::from_secs(3), "{waited:?}");
+        assert!(
+            waited >= SHORT / 2 && waited < Duration::from_secs(3),
+            "{waited:?}"
+        );
     }
 }

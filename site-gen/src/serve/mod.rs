@@ -48,8 +48,8 @@ pub fn run(mut options: BuildOptions, port: u16, data_dir: PathBuf) -> Result<()
         let files = Router::new().fallback_service(site_files(&options.out_dir()));
         let config = desk_config(&options)?;
         let desk = LocalDesk::start(options.root.clone(), config.clone(), data_dir, files)
-        .await
-        .map_err(|e| Error::Output(format!("cannot start the request desk: {e}")))?;
+            .await
+            .map_err(|e| Error::Output(format!("cannot start the request desk: {e}")))?;
         let _watcher = watch::watch(&options, rebuilder, Arc::clone(&reloader), desk.clone())?;
         // The static pages get the headers the desk's pages have, so a
         // page that breaks under production's CSP breaks here too.

@@ -218,7 +218,14 @@ pub async fn act(
             message: message.to_owned(),
             inputs: &pairs,
         };
-        return again(&desk, &signed_in, &reference, StatusCode::FORBIDDEN, refused_form).await;
+        return again(
+            &desk,
+            &signed_in,
+            &reference,
+            StatusCode::FORBIDDEN,
+            refused_form,
+        )
+        .await;
     }
     if !session::csrf_ok(&signed_in.session, &headers, field(CSRF_FIELD)) {
         return session::forbidden(format);
