@@ -1,6 +1,7 @@
 //! Putting a desk together from its settings: the one place that picks
 //! the store and the mail transport.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use config::Config;
@@ -44,8 +45,12 @@ pub async fn backends(settings: &Settings) -> Result<Backends, LoadError> {
     };
     let store: Arc<dyn TicketStore> = match &settings.store {
         StoreChoice::Sqlite { path } => Arc::new(
-            SqliteStore::open(path)
-                .map_err(|e| LoadError::Settings(format!("DESK_STORE=sqlite: {e}")))?,
+            private_file(path)
+                .map_err(|e| LoadError::Settings(format!("DESK_STORE=sqlite: {e}")))
+                .and_then(|()| {
+                    SqliteStore::open(path)
+                        .map_err(|e| LoadError::Settings(format!("DESK_STORE=sqlite: {e}")))
+                })?,
         ),
         StoreChoice::Dynamodb { table } => Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(aws()?),
@@ -54,7 +59,12 @@ pub async fn backends(settings: &Settings) -> Result<Backends, LoadError> {
         )),
     };
     let transport: Arc<dyn MailTransport> = match &settings.mail {
-        MailChoice::Outbox { dir } => Arc::new(Outbox::new(dir)),
+        MailChoice::Outbox { dir } => {
+            private_dir(dir).map_err(|e| {
+                LoadError::Settings(format!("DESK_MAIL=outbox: {}: {e}", dir.display()))
+            })?;
+            Arc::new(Outbox::new(dir))
+        }
         MailChoice::Smtp { url } => {
             Arc::new(Smtp::from_url(url).map_err(|e| LoadError::Settings(e.to_string()))?)
         }
@@ -128,4 +138,59 @@ pub fn assemble(
         digest_owed: Default::default(),
     };
     Ok((Arc::new(desk), Arc::new(notifier)))
+}
+
+/// Owners' names and phones live in the database and the outbox: only the
+/// account that runs the desk may read them. The folder is made (or
+/// tightened to) 0700.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
+}
+
+/// The database file, made (or tightened to) 0600 in a 0700 folder before
+/// SQLite opens it; SQLite gives its journal files the database's mode.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        private_dir(dir)?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+    }
+    #[cfg(not(unix))]
+    Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_database_and_the_outbox_are_private() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let db = data.join("tickets.sqlite3");
+        super::private_file(&db).unwrap();
+        super::private_dir(&data.join("outbox")).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&db), 0o600);
+        assert_eq!(mode(&data.join("outbox")), 0o700);
+    }
 }

@@ -168,10 +168,12 @@ impl Site {
         };
 
         let base_path = config.base_path().to_owned();
+        let no_ids = std::collections::BTreeSet::new();
+        let reserved = theme.as_ref().map_or(&no_ids, |t| t.element_ids());
         let render_doc = |doc: &mut content::Document| {
-            let body = std::mem::take(&mut doc.body);
+            let body = markdown::without_nul(std::mem::take(&mut doc.body));
             let from = &doc.path;
-            markdown::render(&body, doc.body_line, &|dest| {
+            markdown::render(&body, doc.body_line, reserved, &|dest| {
                 links::rewrite(from, dest, &base_path)
             })
         };

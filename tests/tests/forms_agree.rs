@@ -31,7 +31,12 @@ fn fill(control: scraper::ElementRef<'_>) -> Option<String> {
         (_, "hidden") => Some(el.attr("value").unwrap_or("").to_owned()),
         (_, "tel") => Some("138 0013 8000".into()),
         (_, "email") => Some("owner@example.org".into()),
-        (_, "date") => Some("2026-12-01".into()),
+        // A week ahead: a plausible day for every `dates` range but `past`.
+        (_, "date") => Some(
+            (chrono::Utc::now() + chrono::TimeDelta::days(7))
+                .format("%Y-%m-%d")
+                .to_string(),
+        ),
         (_, "checkbox") => Some("on".into()),
         (_, "radio") => el.attr("value").map(str::to_owned),
         _ => Some("测".repeat(min.max(4))),

@@ -163,11 +163,40 @@ pub fn yaml_error(err: &serde_yaml::Error) -> (Option<usize>, String) {
     (err.location().map(|l| l.line()), message)
 }
 
+/// Why a YAML alias is refused, for every site file that is YAML.
+pub const ALIAS_REFUSED: &str =
+    "YAML aliases (`*name`) are not allowed in site files: write the value out in full";
+
+/// The line (1-based) of the first YAML alias in `text`, if it has one.
+///
+/// serde_yaml expands every alias into a full copy of its anchor, so a
+/// small file of aliases to one large value needs gigabytes; site files
+/// never need them, so they are refused before serde_yaml sees the text.
+/// A syntax error ends the search: serde_yaml then reports it itself.
+pub fn first_alias(text: &str) -> Option<usize> {
+    saphyr_parser::Parser::new_from_str(text)
+        .map_while(Result::ok)
+        .find(|(event, _)| matches!(event, saphyr_parser::Event::Alias(_)))
+        .map(|(_, span)| span.start.line())
+}
+
+/// Parses a whole site file of YAML (the configuration, a form
+/// definition), refusing aliases; `path` names the file in errors.
+pub fn from_yaml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, FileError> {
+    if let Some(line) = first_alias(text) {
+        return Err(FileError::Invalid {
+            path: path.to_owned(),
+            line: Some(line),
+            message: ALIAS_REFUSED.to_owned(),
+        });
+    }
+    serde_yaml::from_str(text).map_err(|e| FileError::yaml(path, &e))
+}
+
 impl Config {
     /// Parses the configuration text; `path` only names the file in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let mut config: Config =
-            serde_yaml::from_str(text).map_err(|e| FileError::yaml(path, &e))?;
+        let mut config: Config = from_yaml(path, text)?;
         config.base_url = config.base_url.trim_end_matches('/').to_owned();
         config.validate(path)?;
         Ok(config)
@@ -310,6 +339,16 @@ mod tests {
         let c = parse("title: T\nbase_url: https://e.org\nutc_offset: \"-03:30\"\n").unwrap();
         assert_eq!(c.utc_offset_seconds(), Some(-(3 * 3600 + 1800)));
         assert!(parse("title: T\nbase_url: https://e.org\nutc_offset: CST\n").is_err());
+    }
+
+    #[test]
+    fn aliases_are_refused_with_their_line() {
+        let text = "title: &t T\nbase_url: https://e.org\ndescription: *t\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.contains("config.yaml:3"), "{err}");
+        assert!(err.contains("aliases"), "{err}");
+        // An asterisk inside a value is no alias.
+        assert_eq!(first_alias("a: \"*x\"\nb: 3*4\nc: |\n  *y\n"), None);
     }
 
     #[test]

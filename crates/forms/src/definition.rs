@@ -140,8 +140,47 @@ pub struct Field {
     pub personal: bool,
     #[serde(default)]
     pub options: Vec<Choice>,
+    /// For a `date` field, which days make sense.
+    #[serde(default)]
+    pub dates: DateRange,
     #[serde(skip)]
     pub(crate) compiled_pattern: Option<regex::Regex>,
+}
+
+/// The days a `date` field accepts, counted from the day it is submitted
+/// (in the estate's time zone).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DateRange {
+    /// Within ten years either side of today: a typo such as 1900 or
+    /// 20266 is caught.
+    #[default]
+    Any,
+    /// Today to a year ahead, e.g. a visit the owner would like.
+    Upcoming,
+    /// The last ten years up to today, e.g. when something happened.
+    Past,
+}
+
+impl DateRange {
+    /// The first and last day accepted when submitted on `today`.
+    pub fn bounds(self, today: chrono::NaiveDate) -> (chrono::NaiveDate, chrono::NaiveDate) {
+        let ahead = |years: u32| {
+            today
+                .checked_add_months(chrono::Months::new(12 * years))
+                .unwrap_or(chrono::NaiveDate::MAX)
+        };
+        let back = |years: u32| {
+            today
+                .checked_sub_months(chrono::Months::new(12 * years))
+                .unwrap_or(chrono::NaiveDate::MIN)
+        };
+        match self {
+            DateRange::Any => (back(10), ahead(10)),
+            DateRange::Upcoming => (today, ahead(1)),
+            DateRange::Past => (back(10), today),
+        }
+    }
 }
 
 impl Field {
@@ -194,8 +233,7 @@ impl FormDefinition {
         text: &str,
         departments: &BTreeMap<String, Department>,
     ) -> Result<FormDefinition, FormError> {
-        let mut form: FormDefinition =
-            serde_yaml::from_str(text).map_err(|e| FormError::yaml(path, &e))?;
+        let mut form: FormDefinition = config::from_yaml(path, text)?;
         form.kind = kind.to_owned();
         form.check(path, departments)?;
         for field in &mut form.fields {
@@ -385,8 +423,7 @@ impl FormSet {
         path: &Path,
         text: &str,
     ) -> Result<BTreeMap<String, Department>, FormError> {
-        let file: DepartmentsFile =
-            serde_yaml::from_str(text).map_err(|e| FormError::yaml(path, &e))?;
+        let file: DepartmentsFile = config::from_yaml(path, text)?;
         // Every request reaches the desk, and serious ones the manager.
         for (id, who) in [
             (DESK, "the front desk, which sees every request"),

@@ -6,12 +6,13 @@
 //! the validation cannot drift apart.
 
 mod definition;
+mod invisible;
 mod validate;
 mod view;
 
 pub use definition::{
-    Choice, Commitment, DEPARTMENTS_FILE, DESK, Department, Field, FieldType, FormDefinition,
-    FormError, FormSet, MANAGER,
+    Choice, Commitment, DEPARTMENTS_FILE, DESK, DateRange, Department, Field, FieldType,
+    FormDefinition, FormError, FormSet, MANAGER,
 };
 pub use validate::{Submission, Validated, ValidationErrors};
 pub use view::{CommitmentView, ErrorView, FieldView, FormView, OptionView, answers};

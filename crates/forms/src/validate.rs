@@ -2,7 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::definition::{Field, FieldType, FormDefinition};
+use chrono::NaiveDate;
+
+use crate::definition::{DateRange, Field, FieldType, FormDefinition};
+use crate::invisible;
 
 /// What an owner sent, as name → value, before any checking.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -87,12 +90,23 @@ impl ValidationErrors {
 const CHECKED: [&str; 5] = ["on", "yes", "true", "1", "是"];
 
 impl FormDefinition {
+    /// Checks `submission` as if sent today (UTC); see [`Self::validate_on`].
     pub fn validate(&self, submission: &Submission) -> Result<Validated, ValidationErrors> {
+        self.validate_on(submission, chrono::Utc::now().date_naive())
+    }
+
+    /// Checks `submission` as sent on `today` (the estate's day), which
+    /// the date fields' ranges count from.
+    pub fn validate_on(
+        &self,
+        submission: &Submission,
+        today: NaiveDate,
+    ) -> Result<Validated, ValidationErrors> {
         let mut values = Vec::new();
         let mut errors = BTreeMap::new();
         for field in &self.fields {
             let raw = submission.get(&field.name).unwrap_or("");
-            match check_field(field, raw) {
+            match check_field(field, raw, today) {
                 Ok(value) => values.push((field.name.clone(), value)),
                 Err(message) => {
                     errors.insert(field.name.clone(), message);
@@ -127,7 +141,7 @@ impl FormDefinition {
     }
 }
 
-fn check_field(field: &Field, raw: &str) -> Result<String, String> {
+fn check_field(field: &Field, raw: &str, today: NaiveDate) -> Result<String, String> {
     let label = &field.label;
     if field.kind == FieldType::Checkbox {
         let checked = CHECKED.contains(&raw.trim().to_ascii_lowercase().as_str());
@@ -136,7 +150,15 @@ fn check_field(field: &Field, raw: &str) -> Result<String, String> {
         }
         return Ok(if checked { "yes".into() } else { String::new() });
     }
-    let value = clean(raw, field.kind == FieldType::Textarea);
+    let multiline = field.kind == FieldType::Textarea;
+    if !multiline && raw.chars().any(invisible::is_bidi_control) {
+        return Err(format!(
+            "{label}含有改变文字显示方向的隐藏字符，请删除后重新输入"
+        ));
+    }
+    // Invisible characters go before the emptiness and length checks, so
+    // they can neither fill a required field nor count towards a length.
+    let value = clean(&invisible::strip_format(raw), multiline);
     if value
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t')
@@ -171,8 +193,24 @@ fn check_field(field: &Field, raw: &str) -> Result<String, String> {
         FieldType::Email if !looks_like_email(&value) => {
             return Err("请填写有效的电子邮箱地址，例如 name@example.com".into());
         }
-        FieldType::Date if chrono::NaiveDate::parse_from_str(&value, "%Y-%m-%d").is_err() => {
-            return Err(format!("{label}应为“年-月-日”格式的日期，例如 2026-11-23"));
+        FieldType::Date => {
+            let Ok(day) = NaiveDate::parse_from_str(&value, "%Y-%m-%d") else {
+                return Err(format!("{label}应为“年-月-日”格式的日期，例如 2026-11-23"));
+            };
+            let (first, last) = field.dates.bounds(today);
+            if day < first || day > last {
+                let show = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+                return Err(match field.dates {
+                    DateRange::Upcoming if day < first => {
+                        format!("{label}不能早于今天（{}），请重新选择", show(first))
+                    }
+                    _ => format!(
+                        "{label}应在 {} 至 {} 之间，请检查年份",
+                        show(first),
+                        show(last)
+                    ),
+                });
+            }
         }
         _ => {}
     }
@@ -249,6 +287,8 @@ fields:
       - { value: water, label: 水管 }
   - { name: details, label: 描述, type: textarea, required: true, min_length: 5, max_length: 50 }
   - { name: consent, label: 同意隐私说明, type: checkbox, required: true }
+  - { name: visit_date, label: 上门日期, type: date, dates: upcoming }
+  - { name: since, label: 开始日期, type: date }
 "#;
 
     fn form() -> FormDefinition {
@@ -326,6 +366,57 @@ fields:
         pairs.retain(|(k, _)| *k != "details");
         pairs.push(("details", "一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十"));
         assert!(form().validate(&Submission::from_pairs(pairs)).is_ok());
+    }
+
+    fn errors_of(changes: &[(&'static str, &'static str)]) -> ValidationErrors {
+        let mut pairs = good();
+        pairs.retain(|(n, _)| !changes.iter().any(|(c, _)| c == n));
+        pairs.extend_from_slice(changes);
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        match form().validate_on(&Submission::from_pairs(pairs), today) {
+            Ok(_) => ValidationErrors::default(),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn invisible_characters_fill_nothing_and_cannot_turn_text_around() {
+        let e = errors_of(&[
+            ("unit", "\u{200B}\u{200B}"),
+            (
+                "details",
+                "\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}\u{FEFF}",
+            ),
+        ]);
+        assert_eq!(e.get("unit"), Some("请填写房号"));
+        assert_eq!(e.get("details"), Some("请填写描述"));
+        let e = errors_of(&[("unit", "3-2-\u{202E}2051")]);
+        assert!(e.get("unit").unwrap().contains("方向"), "{e:?}");
+        // Zero-width characters do not count towards a length either.
+        let e = errors_of(&[("details", "漏\u{200B}\u{200B}\u{200B}水")]);
+        assert_eq!(e.get("details"), Some("描述至少需要 5 个字"));
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let mut pairs = good();
+        pairs.retain(|(n, _)| *n != "details");
+        pairs.push(("details", "厨房\u{200B}水管漏水 👨\u{200D}🔧"));
+        let ok = form()
+            .validate_on(&Submission::from_pairs(pairs), today)
+            .unwrap();
+        assert_eq!(ok.get("details"), Some("厨房水管漏水 👨\u{200D}🔧"));
+    }
+
+    #[test]
+    fn dates_must_be_plausible() {
+        let e = errors_of(&[("visit_date", "2026-11-22"), ("since", "1900-01-01")]);
+        assert_eq!(
+            e.get("visit_date"),
+            Some("上门日期不能早于今天（2026-11-23），请重新选择")
+        );
+        assert!(e.get("since").unwrap().contains("请检查年份"), "{e:?}");
+        let e = errors_of(&[("visit_date", "2027-12-01")]);
+        assert!(e.get("visit_date").unwrap().contains("2027-11-23"), "{e:?}");
+        let e = errors_of(&[("visit_date", "2026-11-23"), ("since", "2020-05-01")]);
+        assert!(e.errors.is_empty(), "{e:?}");
     }
 
     #[test]

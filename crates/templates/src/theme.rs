@@ -1,5 +1,6 @@
 //! Loading a theme's templates (with the site's overrides) and static files.
 
+use std::collections::BTreeSet;
 use std::error::Error as _;
 use std::path::{Path, PathBuf};
 
@@ -45,6 +46,15 @@ fn describe(err: &tera::Error) -> String {
     message
 }
 
+/// The literal `id="…"` values of a template's text.
+fn literal_ids(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(" id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('"').map(|(id, _)| id))
+        .filter(|id| !id.is_empty() && !id.contains(['{', '}', '%']))
+        .map(str::to_owned)
+}
+
 /// The templates of one theme, with any the site overrides.
 pub struct Theme {
     tera: Tera,
@@ -53,6 +63,9 @@ pub struct Theme {
     /// Every static file as (path under `static/`, file on disk), found
     /// once at load; the site's own `static/` wins over the theme's.
     static_files: Vec<(PathBuf, PathBuf)>,
+    /// The ids the templates give their own elements (`main`,
+    /// `toc-title`, …), which a heading's id must not take.
+    element_ids: BTreeSet<String>,
 }
 
 impl Theme {
@@ -77,20 +90,21 @@ impl Theme {
             })?;
         tera.set_escape_fn(escape_html);
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let mut element_ids = BTreeSet::new();
         for dir in [root.join("templates"), theme_dir.join("templates")] {
             for entry in walkdir::WalkDir::new(&dir)
                 .sort_by_file_name()
                 .into_iter()
                 .flatten()
             {
+                let text = std::fs::read(entry.path()).unwrap_or_default();
                 std::hash::Hash::hash(entry.path(), &mut hasher);
-                std::hash::Hash::hash(
-                    &std::fs::read(entry.path()).unwrap_or_default(),
-                    &mut hasher,
-                );
+                std::hash::Hash::hash(&text, &mut hasher);
+                element_ids.extend(literal_ids(&String::from_utf8_lossy(&text)));
             }
         }
         Ok(Theme {
+            element_ids,
             templates_digest: std::hash::Hasher::finish(&hasher),
             tera,
             static_files: find_static_files(&[theme_dir.join("static"), root.join("static")])?,
@@ -104,7 +118,14 @@ impl Theme {
             templates_digest: 0,
             tera: Tera::default(),
             static_files: Vec::new(),
+            element_ids: BTreeSet::new(),
         }
+    }
+
+    /// The ids the templates write literally (`id="main"`); ids made from
+    /// a variable (`id="{{ f.id }}"`) are the templates' own business.
+    pub fn element_ids(&self) -> &BTreeSet<String> {
+        &self.element_ids
     }
 
     pub fn templates_digest(&self) -> u64 {
@@ -236,6 +257,13 @@ fn find_syntax_error(dir: &Path) -> Option<TemplateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literal_ids_are_found_and_variables_skipped() {
+        let text = r#"<main id="main"><h2 id="toc-title">x</h2><p data-id="no" id="{{ f.id }}">"#;
+        let ids: Vec<String> = literal_ids(text).collect();
+        assert_eq!(ids, ["main", "toc-title"]);
+    }
 
     #[test]
     fn a_syntax_error_names_its_file() {

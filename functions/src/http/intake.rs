@@ -20,6 +20,7 @@ pub enum Encoding {
 pub enum IntakeError {
     UnsupportedType,
     TooLarge,
+    /// Why, in words for the owner.
     Malformed(&'static str),
 }
 
@@ -62,7 +63,7 @@ pub async fn read_pairs(
             if e.downcast_ref::<LengthLimitError>().is_some() {
                 IntakeError::TooLarge
             } else {
-                IntakeError::Malformed("the request body could not be read")
+                IntakeError::Malformed("没有收到完整的提交内容，请检查网络后重新提交。")
             }
         })?
         .to_bytes();
@@ -81,7 +82,9 @@ fn parse_form(bytes: &[u8]) -> Result<Vec<(String, String)>, IntakeError> {
         percent_decode(&spaced)
             .decode_utf8()
             .map(|s| s.into_owned())
-            .map_err(|_| IntakeError::Malformed("the form data is not valid UTF-8"))
+            .map_err(|_| {
+                IntakeError::Malformed("提交的内容含有无法识别的字符，请返回检查后重新提交。")
+            })
     };
     let mut pairs = Vec::new();
     for pair in bytes.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
@@ -96,7 +99,7 @@ fn parse_form(bytes: &[u8]) -> Result<Vec<(String, String)>, IntakeError> {
 
 fn parse_json(bytes: &[u8]) -> Result<Vec<(String, String)>, IntakeError> {
     let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
-        .map_err(|_| IntakeError::Malformed("the body is not a JSON object"))?;
+        .map_err(|_| IntakeError::Malformed("提交的内容格式不正确，请刷新页面后重新提交。"))?;
     let mut pairs = Vec::with_capacity(object.len());
     for (name, value) in object {
         let text = match value {
@@ -106,7 +109,7 @@ fn parse_json(bytes: &[u8]) -> Result<Vec<(String, String)>, IntakeError> {
             serde_json::Value::Number(n) => n.to_string(),
             _ => {
                 return Err(IntakeError::Malformed(
-                    "each value must be a string, number or boolean",
+                    "提交的内容格式不正确，请刷新页面后重新提交。",
                 ));
             }
         };

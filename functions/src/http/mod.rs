@@ -2,6 +2,7 @@
 //! `lambda_http` and the local server runs through `axum::serve`.
 
 mod client;
+mod guard;
 mod intake;
 mod receipt;
 mod reply;
@@ -18,14 +19,19 @@ use axum::routing::{get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use client::ClientKey;
+pub use guard::{CROSS_SITE_MESSAGE, with_security_headers};
 pub use intake::BODY_LIMIT;
 pub use staff::{SESSION_COOKIE, SIGNIN_COOKIE};
 
 use crate::desk::Desk;
 
-/// Every route of the desk.
+/// Every route of the desk, each answer with the security headers.
 pub fn router(desk: Arc<Desk>) -> Router {
-    Router::new()
+    // Session cookies are `Secure` exactly when the desk is served over
+    // HTTPS (everywhere but plain-HTTP loopback under `serve`).
+    let https = desk.secure_cookies;
+    let config = desk.config.clone();
+    let routes = Router::new()
         .route(
             "/forms/{kind}",
             post(submit::submit).get(submit::to_form_page),
@@ -42,12 +48,18 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .layer(cors(&desk))
         // The staff app gets no CORS: only its own pages may call it.
         .merge(staff::routes())
-        .with_state(desk)
+        .with_state(desk);
+    with_security_headers(routes, &config, https)
+}
+
+/// Whether a state-changing request came from a page not of this site.
+fn cross_site(desk: &Desk, headers: &axum::http::HeaderMap) -> bool {
+    guard::is_cross_site(&guard::own_origins(&desk.config), headers)
 }
 
 /// Only the site itself may post with script from another origin.
 fn cors(desk: &Desk) -> CorsLayer {
-    let origin = site_origin(&desk.config.base_url);
+    let origin = guard::origin_of(&desk.config.base_url);
     let layer = CorsLayer::new()
         .allow_methods([Method::POST])
         .allow_headers([header::CONTENT_TYPE, header::ACCEPT]);
@@ -56,31 +68,5 @@ fn cors(desk: &Desk) -> CorsLayer {
     match HeaderValue::from_str(&origin) {
         Ok(value) => layer.allow_origin(AllowOrigin::list([value])),
         Err(_) => layer,
-    }
-}
-
-/// `https://handbook.example.org/sub` → `https://handbook.example.org`.
-fn site_origin(base_url: &str) -> String {
-    match base_url.split_once("://") {
-        Some((scheme, rest)) => {
-            let host = rest.split('/').next().unwrap_or(rest);
-            format!("{scheme}://{host}")
-        }
-        None => base_url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn origin_drops_the_path() {
-        assert_eq!(
-            super::site_origin("https://e.org/handbook"),
-            "https://e.org"
-        );
-        assert_eq!(
-            super::site_origin("http://127.0.0.1:8000"),
-            "http://127.0.0.1:8000"
-        );
     }
 }

@@ -84,7 +84,13 @@ pub async fn answer(
             .unwrap_or_default()
     };
     let seen = field("version").trim().parse::<u64>().unwrap_or(0);
-    let result = desk.accept(&kind, &reference, &key, &pairs, seen).await;
+    // From another site's page: refused, with the page and the choices kept.
+    let cross_site = super::cross_site(&desk, &headers);
+    let result = if cross_site {
+        Err(ActError::NotAllowed(super::CROSS_SITE_MESSAGE.to_owned()))
+    } else {
+        desk.accept(&kind, &reference, &key, &pairs, seen).await
+    };
     tracing::info!(
         reference = %reference,
         kind = %kind,
@@ -114,6 +120,7 @@ pub async fn answer(
         Err(ActError::Invalid { field, message }) => {
             (StatusCode::UNPROCESSABLE_ENTITY, message, Some(field))
         }
+        Err(other) if cross_site => (StatusCode::FORBIDDEN, other.to_string(), None),
         Err(other) => (StatusCode::CONFLICT, other.to_string(), None),
     };
     if format == Format::Json {

@@ -72,6 +72,15 @@ async fn handle(
         Ok(s) => s,
         Err(e) => return (outcome("bad_request"), reply::intake_error(format, e)),
     };
+    if super::cross_site(desk, headers) {
+        // Another site's page posted this, perhaps without the owner
+        // knowing: nothing is stored, and what was typed is kept.
+        let none = forms::ValidationErrors::default();
+        return (
+            outcome("cross_site"),
+            rejected(desk, form, format, &submission, &none, true),
+        );
+    }
     match rate_limited(desk, client).await {
         Ok(None) => {}
         Ok(Some(retry_after)) => {
@@ -98,12 +107,13 @@ async fn handle(
             accepted(desk, form, format, &reference, &key, desk.clock.now(), None),
         );
     }
-    let valid = match form.validate(&submission) {
+    let today = desk.clock.local(desk.clock.now()).date_naive();
+    let valid = match form.validate_on(&submission, today) {
         Ok(valid) => valid,
         Err(errors) => {
             return (
                 outcome("invalid"),
-                rejected(desk, form, format, &submission, &errors),
+                rejected(desk, form, format, &submission, &errors, false),
             );
         }
     };
@@ -178,27 +188,41 @@ fn accepted(
     }
 }
 
+/// The form again with every value kept: 422 with each error beside its
+/// field, or, for a post from another site, 403 saying so at the top.
 fn rejected(
     desk: &Desk,
     form: &forms::FormDefinition,
     format: Format,
     submission: &Submission,
     errors: &forms::ValidationErrors,
+    cross_site: bool,
 ) -> Response {
+    let status = if cross_site {
+        StatusCode::FORBIDDEN
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     match format {
-        Format::Json => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({ "errors": errors.errors })),
-        )
-            .into_response(),
+        Format::Json if cross_site => {
+            reply::message(format, status, "cross_site", super::CROSS_SITE_MESSAGE)
+        }
+        Format::Json => (status, Json(json!({ "errors": errors.errors }))).into_response(),
         Format::Html => {
             let action = format!("{}/forms/{}", desk.config.desk_endpoint(), form.kind);
-            let view = FormView::with_errors(form, action, submission, errors);
+            let mut view = FormView::with_errors(form, action, submission, errors);
+            if cross_site && let Some(first) = view.fields.first() {
+                view.errors.push(forms::ErrorView {
+                    id: first.id.clone(),
+                    label: "提交来源",
+                    message: super::CROSS_SITE_MESSAGE,
+                });
+            }
             match desk
                 .theme
                 .render(FORM_TEMPLATE, &desk.site, &FormContext { form: view })
             {
-                Ok(page) => reply::html(StatusCode::UNPROCESSABLE_ENTITY, page),
+                Ok(page) => reply::html(status, page),
                 Err(e) => {
                     tracing::error!(error = %e, "rendering the form page failed");
                     reply::unavailable(format)

@@ -71,6 +71,23 @@ pub async fn look_up(
         Ok(form) => form,
         Err(e) => return reply::intake_error(format, e),
     };
+    if super::cross_site(&desk, &headers) {
+        let typed = form.get("reference").unwrap_or("").trim();
+        return match format {
+            Format::Json => reply::message(
+                format,
+                StatusCode::FORBIDDEN,
+                "cross_site",
+                super::CROSS_SITE_MESSAGE,
+            ),
+            Format::Html => render(
+                &desk,
+                StatusCode::FORBIDDEN,
+                typed,
+                Some(super::CROSS_SITE_MESSAGE),
+            ),
+        };
+    }
     let key = format!("track#{}", client.0);
     match over_limit(&desk, &key, WINDOW, PER_CLIENT).await {
         Ok(None) => {}

@@ -96,6 +96,10 @@ fn parse(file: &Path, yaml: &str) -> Result<FrontMatter, Diagnostic> {
         return Err(Diagnostic::new(file, Some(1), "the front matter is empty")
             .help("add at least a line such as `title: 装修押金退还` between the `---` lines"));
     }
+    // Line 1 of the file is the opening `---`.
+    if let Some(line) = config::first_alias(yaml) {
+        return Err(Diagnostic::new(file, Some(line + 1), config::ALIAS_REFUSED));
+    }
     let front_matter: FrontMatter =
         serde_yaml::from_str(yaml).map_err(|e| yaml_diagnostic(file, 2, &e))?;
     if front_matter.title.trim().is_empty() {
@@ -154,6 +158,18 @@ mod tests {
         assert!(d.line.is_some());
         let d = run("---\ntitle: T\ndate: 2026-13-45\n---\n").unwrap_err();
         assert_eq!(d.line, Some(3), "{d}");
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_at_its_line() {
+        let big = "x".repeat(100_000);
+        let aliases = vec!["*a"; 20_000].join(", ");
+        let text = format!("---\ntitle: &a \"{big}\"\ntags: [{aliases}]\n---\n");
+        let started = std::time::Instant::now();
+        let d = run(&text).unwrap_err();
+        assert_eq!(d.line, Some(3), "{d}");
+        assert!(d.message.contains("aliases"), "{d}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

@@ -71,6 +71,15 @@ pub fn load(content_dir: &Path, drafts: bool) -> (Option<Content>, Vec<Diagnosti
                 continue;
             }
         };
+        if entry.path_is_symlink() {
+            // Not followed: a link could bring in files from anywhere on
+            // the machine. Said, so a missing page is not a mystery.
+            eprintln!(
+                "warning: {}: is a symbolic link, which site-gen does not follow; it is left out of the site\n  help: copy the file or folder into content/ instead",
+                entry.path().display()
+            );
+            continue;
+        }
         if !entry.file_type().is_file() {
             continue;
         }

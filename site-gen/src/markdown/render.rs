@@ -1,5 +1,7 @@
 //! One pass over a Markdown body: HTML out, headings and links noted.
 
+use std::collections::BTreeSet;
+
 use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
 
 use crate::markdown::slug::HeadingIds;
@@ -35,12 +37,24 @@ fn options() -> Options {
         | Options::ENABLE_TASKLISTS
 }
 
+/// `body` with each NUL replaced by U+FFFD, as CommonMark requires
+/// (pulldown-cmark passes NUL through to the HTML).
+pub fn without_nul(body: String) -> String {
+    if body.contains('\0') {
+        body.replace('\0', "\u{FFFD}")
+    } else {
+        body
+    }
+}
+
 /// Renders `body`, whose first line is line `first_line` of its file.
 /// `rewrite` gives the address a link or image should point to instead of
 /// what was written (`None` keeps it).
+/// `reserved` are ids the page's template uses, which headings must not take.
 pub fn render<'a>(
     body: &'a str,
     first_line: usize,
+    reserved: &BTreeSet<String>,
     rewrite: &dyn Fn(&str) -> Option<String>,
 ) -> Rendered {
     let line_starts: Vec<usize> = std::iter::once(0)
@@ -48,7 +62,7 @@ pub fn render<'a>(
         .collect();
     let line_of = |offset: usize| first_line + line_starts.partition_point(|&s| s <= offset) - 1;
 
-    let mut ids = HeadingIds::default();
+    let mut ids = HeadingIds::reserving(reserved);
     let mut headings = Vec::new();
     let mut links = Vec::new();
     let mut events: Vec<Event<'a>> = Vec::new();
@@ -170,7 +184,22 @@ mod tests {
     use super::*;
 
     fn plain(body: &str) -> Rendered {
-        render(body, 1, &|_| None)
+        render(body, 1, &BTreeSet::new(), &|_| None)
+    }
+
+    #[test]
+    fn nul_becomes_the_replacement_character() {
+        let r = plain(&without_nul("a\0b `c\0d`\n".to_owned()));
+        assert!(!r.html.contains('\0'), "{:?}", r.html);
+        assert!(r.html.contains("a\u{FFFD}b"), "{}", r.html);
+    }
+
+    #[test]
+    fn a_heading_never_takes_a_template_id() {
+        let taken = BTreeSet::from(["main".to_owned()]);
+        let r = render("## main\n", 1, &taken, &|_| None);
+        assert!(r.html.contains(r#"<h2 id="main-1">"#), "{}", r.html);
+        assert_eq!(r.headings[0].id, "main-1");
     }
 
     #[test]
@@ -191,6 +220,7 @@ mod tests {
         let r = render(
             "看 [缴费](../fees/payment.md#逾期缴费)。\n\n![图](plan.png)\n",
             10,
+            &BTreeSet::new(),
             &|d| Some(format!("/x/{d}")),
         );
         assert_eq!(r.links.len(), 2);

@@ -11,6 +11,16 @@ pub struct HeadingIds {
 }
 
 impl HeadingIds {
+    /// Ids for a page whose template already uses `taken` (`main`,
+    /// `toc-title`): a heading of that name is numbered as a repeat
+    /// (`main-1`), so the page never has two elements of one id and a
+    /// link checked against the headings lands on the heading.
+    pub fn reserving<'a>(taken: impl IntoIterator<Item = &'a String>) -> HeadingIds {
+        HeadingIds {
+            seen: taken.into_iter().map(|id| (id.clone(), 0)).collect(),
+        }
+    }
+
     pub fn next(&mut self, heading_text: &str) -> String {
         let base = slug(heading_text);
         let mut candidate = base.clone();
@@ -53,6 +63,15 @@ mod tests {
         assert_eq!(ids.next("Late Payment & Fees"), "late-payment--fees");
         assert_eq!(ids.next("（一）费用 构成"), "一费用-构成");
         assert_eq!(ids.next("snake_case 2026"), "snake_case-2026");
+    }
+
+    #[test]
+    fn the_theme_s_own_ids_are_never_given_to_a_heading() {
+        let taken = ["main".to_owned(), "toc-title".to_owned()];
+        let mut ids = HeadingIds::reserving(&taken);
+        assert_eq!(ids.next("Main"), "main-1");
+        assert_eq!(ids.next("toc title"), "toc-title-1");
+        assert_eq!(ids.next("main"), "main-2");
     }
 
     #[test]

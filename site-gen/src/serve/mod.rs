@@ -1,6 +1,7 @@
 //! `site-gen serve`: the site and the request desk on 127.0.0.1, rebuilt
 //! and reloaded in the browser on every change.
 
+mod listen;
 mod reload;
 mod watch;
 
@@ -45,28 +46,26 @@ pub fn run(mut options: BuildOptions, port: u16, data_dir: PathBuf) -> Result<()
         let mut rebuilder = Rebuilder::new(options.clone());
         rebuilder.run(&reloader, None);
         let files = Router::new().fallback_service(site_files(&options.out_dir()));
-        let desk = LocalDesk::start(
-            options.root.clone(),
-            desk_config(&options)?,
-            data_dir,
-            files,
-        )
-        .await
-        .map_err(|e| Error::Output(format!("cannot start the request desk: {e}")))?;
+        let config = desk_config(&options)?;
+        let desk = LocalDesk::start(options.root.clone(), config.clone(), data_dir, files)
+            .await
+            .map_err(|e| Error::Output(format!("cannot start the request desk: {e}")))?;
         let _watcher = watch::watch(&options, rebuilder, Arc::clone(&reloader), desk.clone())?;
-        let app = reload::routes(Arc::clone(&reloader)).merge(desk.router());
+        // The static pages get the headers the desk's pages have, so a
+        // page that breaks under production's CSP breaks here too.
+        let app = desk::http::with_security_headers(
+            reload::routes(Arc::clone(&reloader)).merge(desk.router()),
+            &config,
+            false,
+        );
         let reloader = Arc::clone(&reloader);
         println!("Serving http://{address}/ (Ctrl-C to stop)");
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        listen::serve(listener, app, listen::Limits::default(), async move {
             let _ = tokio::signal::ctrl_c().await;
             reloader.closing();
         })
-        .await
-        .map_err(|e| Error::Output(format!("the server stopped: {e}")))
+        .await;
+        Ok(())
     })
 }
 

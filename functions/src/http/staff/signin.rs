@@ -116,6 +116,19 @@ pub async fn submit(
     // A browser's form must come from our sign-in page (its cookie and its
     // field agree); a script posts JSON, which no other site's page can
     // send here without CORS, which the desk does not grant.
+    if super::super::cross_site(&desk, &headers) {
+        let message = super::super::CROSS_SITE_MESSAGE;
+        return match format {
+            Format::Json => reply::message(format, StatusCode::FORBIDDEN, "cross_site", message),
+            Format::Html => render(
+                &desk,
+                StatusCode::FORBIDDEN,
+                next,
+                &username,
+                Some(message.into()),
+            ),
+        };
+    }
     if format == Format::Html {
         let cookie = cookie_value(&headers, SIGNIN_COOKIE).unwrap_or_default();
         let field = form.get(CSRF_FIELD).unwrap_or("");
@@ -246,6 +259,14 @@ pub async fn sign_out(
 ) -> Response {
     let format = Format::of(&headers);
     let form = intake::read(&headers, body).await.unwrap_or_default();
+    if super::super::cross_site(&desk, &headers) {
+        return reply::message(
+            format,
+            StatusCode::FORBIDDEN,
+            "cross_site",
+            super::super::CROSS_SITE_MESSAGE,
+        );
+    }
     if !session::csrf_ok(&signed_in.session, &headers, form.get(CSRF_FIELD)) {
         return session::forbidden(format);
     }

@@ -255,6 +255,26 @@ pub async fn act(
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     };
+    if super::super::cross_site(&desk, &headers) {
+        let message = super::super::CROSS_SITE_MESSAGE;
+        if format == Format::Json {
+            return reply::message(format, StatusCode::FORBIDDEN, "cross_site", message);
+        }
+        let refused_form = Refused {
+            action: &action,
+            field: None,
+            message: message.to_owned(),
+            inputs: &pairs,
+        };
+        return again(
+            &desk,
+            &signed_in,
+            &reference,
+            StatusCode::FORBIDDEN,
+            refused_form,
+        )
+        .await;
+    }
     if !session::csrf_ok(&signed_in.session, &headers, field(CSRF_FIELD)) {
         return session::forbidden(format);
     }
@@ -329,30 +349,43 @@ pub async fn act(
                 }
                 return (status, axum::Json(body)).into_response();
             }
-            // The page again, as it is now, with what was typed kept in
-            // the refused form and the reason beside it.
-            let ticket = match desk.ticket_for(&signed_in.staff, &reference).await {
-                Ok(ticket) => ticket,
-                Err(e) => return refused(&desk, format, e),
-            };
             let refused_form = Refused {
                 action: &action,
                 field,
-                message: message.clone(),
+                message,
                 inputs: &pairs,
             };
-            let banner = field.is_none().then_some(message);
-            respond(
-                &desk,
-                format,
-                &signed_in,
-                &ticket,
-                status,
-                None,
-                banner,
-                Some(&refused_form),
-            )
-            .await
+            again(&desk, &signed_in, &reference, status, refused_form).await
         }
     }
+}
+
+/// The ticket page again, as it is now, with what was typed kept in the
+/// refused form and the reason beside it (or at the top).
+async fn again(
+    desk: &Desk,
+    signed_in: &SignedIn,
+    reference: &str,
+    status: StatusCode,
+    refused_form: Refused<'_>,
+) -> Response {
+    let ticket = match desk.ticket_for(&signed_in.staff, reference).await {
+        Ok(ticket) => ticket,
+        Err(e) => return refused(desk, Format::Html, e),
+    };
+    let banner = refused_form
+        .field
+        .is_none()
+        .then(|| refused_form.message.clone());
+    respond(
+        desk,
+        Format::Html,
+        signed_in,
+        &ticket,
+        status,
+        None,
+        banner,
+        Some(&refused_form),
+    )
+    .await
 }
