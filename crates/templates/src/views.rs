@@ -35,6 +35,8 @@ pub struct SiteView {
     pub live_reload: bool,
     pub menu: Vec<MenuItem>,
     pub contact: Contact,
+    /// The estate's facts as shown to owners: `site.facts.desk.phone`.
+    pub facts: serde_json::Map<String, serde_json::Value>,
 }
 
 impl SiteView {
@@ -65,6 +67,7 @@ impl SiteView {
                 })
                 .collect(),
             contact: config.contact.clone(),
+            facts: config.facts.tree(),
         }
     }
 

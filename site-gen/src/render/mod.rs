@@ -253,6 +253,7 @@ fn write_page(site: &Site, links: &Links, i: usize, sink: &dyn Sink) -> Result<(
             tags: &doc.meta.tags,
             expires: doc.meta.expires,
             expired: this.expired,
+            call: crate::facts::call_block(&site.config.facts, &doc.meta.call),
         },
         section: (section_index != 0).then(|| &links.sections[section_index]),
         siblings: section.pages.iter().map(|&p| &links.pages[p]).collect(),
@@ -280,6 +281,7 @@ fn write_section(site: &Site, links: &Links, i: usize, sink: &dyn Sink) -> Resul
                 title: &doc.meta.title,
                 content: &rendered.html,
             },
+            forms: home_forms(site),
             sections: node
                 .subsections
                 .iter()
@@ -306,6 +308,7 @@ fn write_section(site: &Site, links: &Links, i: usize, sink: &dyn Sink) -> Resul
                 summary: doc.meta.summary.as_deref(),
                 content: &rendered.html,
                 updated: doc.meta.last_updated(),
+                call: crate::facts::call_block(&site.config.facts, &doc.meta.call),
             },
             pages: node.pages.iter().map(|&p| &links.pages[p]).collect(),
             subsections: node
@@ -319,6 +322,29 @@ fn write_section(site: &Site, links: &Links, i: usize, sink: &dyn Sink) -> Resul
         site.theme.render("section.html", &site_view, &context)
     };
     emit(sink, &doc.path.output_file(), html, &doc.file)
+}
+
+/// The forms in the order owners need them most: repairs, complaints,
+/// feedback, then any other, by name.
+const HOME_FORM_ORDER: [&str; 3] = ["repair", "complaint", "feedback"];
+
+fn home_forms(site: &Site) -> Vec<FormLink<'_>> {
+    let base = site.config.base_path();
+    let mut forms: Vec<&forms::FormDefinition> = site.forms.iter().collect();
+    forms.sort_by_key(|f| {
+        HOME_FORM_ORDER
+            .iter()
+            .position(|k| *k == f.kind)
+            .unwrap_or(HOME_FORM_ORDER.len())
+    });
+    forms
+        .into_iter()
+        .map(|f| FormLink {
+            title: &f.title,
+            url: format!("{base}{}", form_page(&f.kind).url()),
+            summary: None,
+        })
+        .collect()
 }
 
 /// The form pages, and a trial render of the thank-you page so a broken
