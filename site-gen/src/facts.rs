@@ -57,8 +57,12 @@ pub fn expand_document(
                 line: call_line,
             }),
             Some(_) => problems.push(
-                Diagnostic::new(&doc.file, call_line, format!("`call: {key}` is not a phone number"))
-                    .help("name a key of estate.yaml ending in `phone`, or one under `national`"),
+                Diagnostic::new(
+                    &doc.file,
+                    call_line,
+                    format!("`call: {key}` is not a phone number"),
+                )
+                .help("name a key of estate.yaml ending in `phone`, or one under `national`"),
             ),
             None => problems.push(
                 Diagnostic::new(
@@ -149,7 +153,8 @@ pub fn unconfirmed(facts: &Facts, uses: &[FactUse], theme_dir: &Path) -> Vec<Unc
     facts
         .unconfirmed()
         .map(|fact| {
-            let mut used: Vec<FactUse> = uses.iter().filter(|u| u.key == fact.key).cloned().collect();
+            let mut used: Vec<FactUse> =
+                uses.iter().filter(|u| u.key == fact.key).cloned().collect();
             if config::Config::THEME_FACTS.contains(&fact.key.as_str()) {
                 used.push(FactUse {
                     key: fact.key.clone(),

@@ -41,7 +41,10 @@ fn check_lists_unconfirmed_values_and_strict_builds_refuse_them() {
     let run = site.check();
     run.assert_success();
     let listed = &run.stdout;
-    assert!(listed.contains("3 values of estate.yaml are not confirmed"), "{run}");
+    assert!(
+        listed.contains("3 values of estate.yaml are not confirmed"),
+        "{run}"
+    );
     // Each with its line in estate.yaml and where it is used.
     for line in [
         "estate.yaml:3 `desk.hours`",
@@ -53,22 +56,35 @@ fn check_lists_unconfirmed_values_and_strict_builds_refuse_them() {
     ] {
         assert!(listed.contains(line), "`{line}` missing:\n{run}");
     }
-    assert!(!listed.contains("`desk.phone`"), "a confirmed value is listed:\n{run}");
+    assert!(
+        !listed.contains("`desk.phone`"),
+        "a confirmed value is listed:\n{run}"
+    );
 
     let run = site.build(&["--strict"]);
     assert_eq!(run.code(), Some(1), "{run}");
-    assert!(run.stderr.contains("3 problems found; nothing was written"), "{run}");
+    assert!(
+        run.stderr.contains("3 problems found; nothing was written"),
+        "{run}"
+    );
     assert!(run.stderr.contains("estate.yaml:6: `duty.phone`"), "{run}");
     assert!(!site.exists("public"), "a refused build wrote files");
 
     // Without --strict it is a preview: built, with a note.
     let run = site.build(&[]);
     run.assert_success();
-    assert!(run.stdout.contains("3 values of estate.yaml are not confirmed"), "{run}");
+    assert!(
+        run.stdout
+            .contains("3 values of estate.yaml are not confirmed"),
+        "{run}"
+    );
     let home = site.output("index.html");
     assert!(home.contains("前台时间：每天 8:30–17:30。"), "{home}");
     let form = site.output("forms/repair/index.html");
-    assert!(form.contains("24 小时内响应"), "the form's commitment reads the fact");
+    assert!(
+        form.contains("24 小时内响应"),
+        "the form's commitment reads the fact"
+    );
     let fire = site.output("emergencies/fire/index.html");
     assert!(
         fire.contains(r#"<a class="tel" href="tel:00000000000">0000-0000000</a>"#),
@@ -102,11 +118,15 @@ fn an_unknown_fact_is_an_error_naming_file_and_line() {
     let run = site.check();
     assert_eq!(run.code(), Some(1), "{run}");
     assert!(
-        run.stderr
-            .contains("content/emergencies/fire.md:6: `{{ duty.fax }}` names no fact in estate.yaml"),
+        run.stderr.contains(
+            "content/emergencies/fire.md:6: `{{ duty.fax }}` names no fact in estate.yaml"
+        ),
         "{run}"
     );
-    assert!(run.stderr.contains("duty.phone"), "the help names the known keys:\n{run}");
+    assert!(
+        run.stderr.contains("duty.phone"),
+        "the help names the known keys:\n{run}"
+    );
 }
 
 /// Runs of digits that read as a phone number: a national short number
@@ -134,7 +154,9 @@ fn phone_literals(text: &str) -> Vec<String> {
             }
             i += 1;
         }
-        let alone = chars.get(i).is_none_or(|c| !c.is_ascii_alphanumeric() && *c != ':');
+        let alone = chars
+            .get(i)
+            .is_none_or(|c| !c.is_ascii_alphanumeric() && *c != ':');
         let short = ["110", "119", "120", "122", "12345"].contains(&digits.as_str());
         // Dates (2026-11-20) and times are not phones: they have at most 8
         // digits and a year first.

@@ -245,10 +245,7 @@ impl Facts {
             }
             let placeholder = value.is_empty()
                 || (is_phone_key(&key)
-                    && value
-                        .chars()
-                        .filter(char::is_ascii_digit)
-                        .all(|c| c == '0'));
+                    && value.chars().filter(char::is_ascii_digit).all(|c| c == '0'));
             self.facts.insert(
                 key.clone(),
                 Fact {
@@ -474,7 +471,10 @@ mod tests {
         );
         assert_eq!(
             out.used,
-            [("desk.phone".to_owned(), 0), ("response.ordinary".to_owned(), 1)]
+            [
+                ("desk.phone".to_owned(), 0),
+                ("response.ordinary".to_owned(), 1)
+            ]
         );
         assert_eq!(out.unknown.len(), 1);
         assert_eq!(out.unknown[0].line_offset, 2);
@@ -486,7 +486,10 @@ mod tests {
         let err = Facts::parse(Path::new("estate.yaml"), "desk:\n  phone: 请拨打前台\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("estate.yaml:2") && err.contains("desk.phone"), "{err}");
+        assert!(
+            err.contains("estate.yaml:2") && err.contains("desk.phone"),
+            "{err}"
+        );
         let err = Facts::parse(Path::new("estate.yaml"), "desk:\n  hours: !maybe 9\n")
             .unwrap_err()
             .to_string();

@@ -411,11 +411,16 @@ impl FormSet {
                     message: format!("{}; {}", unknown.message, unknown.help),
                 });
             }
-            fact_uses.extend(expanded.used.into_iter().map(|(key, line)| config::FactUse {
-                key,
-                file: path.clone(),
-                line: Some(line + 1),
-            }));
+            fact_uses.extend(
+                expanded
+                    .used
+                    .into_iter()
+                    .map(|(key, line)| config::FactUse {
+                        key,
+                        file: path.clone(),
+                        line: Some(line + 1),
+                    }),
+            );
             let form = FormDefinition::parse(&path, stem, &expanded.text, &departments)?;
             forms.insert(form.kind.clone(), form);
         }
