@@ -13,7 +13,7 @@ use crate::diagnostics::Diagnostic;
 
 /// How a fact reads inside a page: phones as tap-to-call links.
 pub fn html(fact: &Fact) -> String {
-    let text = config::facts::escape_html(&fact.display());
+    let text = templates::escape_html(&fact.display());
     if fact.is_phone() && !fact.tel().is_empty() {
         format!(r#"<a class="tel" href="tel:{}">{text}</a>"#, fact.tel())
     } else {
