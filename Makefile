@@ -15,6 +15,7 @@
 # Each function's package is:
 #     bootstrap            the binary (provided.al2023 runs ./bootstrap)
 #     config.yaml          the site's configuration
+#     estate.yaml          the estate's facts (phones, hours, response times)
 #     content/forms/       the form definitions and departments.yaml
 #     themes/              the theme the desk's pages are rendered with
 #     templates/ static/   the site's theme overrides, when it has them
@@ -39,6 +40,7 @@ build-SubmitFunction build-NotifyFunction:
 	cp "$(LAMBDA_DIR)/$(BIN)/bootstrap" "$(ARTIFACTS_DIR)/bootstrap"
 	chmod 755 "$(ARTIFACTS_DIR)/bootstrap"
 	cp config.yaml "$(ARTIFACTS_DIR)/config.yaml"
+	cp estate.yaml "$(ARTIFACTS_DIR)/estate.yaml"
 	for d in $(SITE_DIRS); do \
 	  rm -rf "$(ARTIFACTS_DIR)/$$d" && mkdir -p "$(ARTIFACTS_DIR)/$$d" && \
 	  cp -R "$$d/." "$(ARTIFACTS_DIR)/$$d/" || exit 1; \

@@ -13,6 +13,7 @@ use templates::{Addressing, SiteView, Theme};
 
 use crate::content::{self, Content, FORMS_DIR};
 use crate::diagnostics::{Diagnostic, Error};
+use crate::facts::{self, Unconfirmed};
 use crate::links::{self, LinkIndex};
 use crate::markdown::{self, Rendered};
 use crate::output::{Discard, Pending, Staging};
@@ -32,6 +33,9 @@ pub struct BuildOptions {
     /// `site-gen serve` adds the reload script and its own address.
     pub live_reload: bool,
     pub base_url: Option<String>,
+    /// For publishing: a value of `estate.yaml` not yet confirmed is a
+    /// problem that stops the build.
+    pub strict: bool,
 }
 
 impl BuildOptions {
@@ -43,6 +47,7 @@ impl BuildOptions {
             today: None,
             live_reload: false,
             base_url: None,
+            strict: false,
         }
     }
 
@@ -57,6 +62,8 @@ pub struct BuildSummary {
     pub sections: usize,
     pub forms: usize,
     pub elapsed: Duration,
+    /// The values of `estate.yaml` the estate has not confirmed yet.
+    pub unconfirmed: Vec<Unconfirmed>,
 }
 
 impl std::fmt::Display for BuildSummary {
@@ -124,6 +131,8 @@ pub struct Site {
     pub page_html: Vec<Rendered>,
     pub site_view: SiteView,
     pub today: NaiveDate,
+    /// Where pages and forms use which fact of `estate.yaml`.
+    pub fact_uses: Vec<config::FactUse>,
 }
 
 /// One file the build writes besides the pages: its address, its place in
@@ -157,7 +166,7 @@ impl Site {
             }
         };
         let forms_dir = root.join("content").join(FORMS_DIR);
-        let forms = FormSet::load(&forms_dir).unwrap_or_else(|e| {
+        let forms = FormSet::load_with(&forms_dir, &config.facts).unwrap_or_else(|e| {
             problems.push(e.into());
             FormSet::default()
         });
@@ -166,6 +175,15 @@ impl Site {
         let Some(mut content) = content else {
             return Err(Error::Invalid(problems));
         };
+        let mut fact_uses = forms.fact_uses.clone();
+        let documents = content
+            .sections
+            .iter_mut()
+            .map(|s| &mut s.doc)
+            .chain(content.pages.iter_mut());
+        for doc in documents {
+            problems.extend(facts::expand_document(&config.facts, doc, &mut fact_uses));
+        }
 
         let base_path = config.base_path().to_owned();
         let no_ids = std::collections::BTreeSet::new();
@@ -200,8 +218,12 @@ impl Site {
             today: options
                 .today
                 .unwrap_or_else(|| chrono::Local::now().date_naive()),
+            fact_uses,
         };
         problems.extend(site.validate(&forms_dir));
+        if options.strict {
+            problems.extend(site.unconfirmed().iter().map(Unconfirmed::diagnostic));
+        }
         if problems.is_empty() {
             return Ok(site);
         }
@@ -339,8 +361,15 @@ impl Site {
         problems
     }
 
+    /// The values of `estate.yaml` not yet confirmed, with their uses.
+    pub fn unconfirmed(&self) -> Vec<Unconfirmed> {
+        let theme_dir = self.root.join("themes").join(&self.config.theme);
+        facts::unconfirmed(&self.config.facts, &self.fact_uses, &theme_dir)
+    }
+
     fn summary(&self, started: Instant) -> BuildSummary {
         BuildSummary {
+            unconfirmed: self.unconfirmed(),
             pages: self.content.pages.len(),
             sections: self.content.sections.len(),
             forms: self.forms.iter().count(),

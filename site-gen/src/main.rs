@@ -27,11 +27,17 @@ enum Command {
         /// Output folder [default: ROOT/public]
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// For publishing: fail while any value of estate.yaml is not confirmed
+        #[arg(long)]
+        strict: bool,
     },
-    /// Run every check of a build without writing anything
+    /// Run every check of a build without writing anything; list the values of estate.yaml not yet confirmed
     Check {
         #[command(flatten)]
         site: SiteArgs,
+        /// Fail while any value of estate.yaml is not confirmed, as `build --strict` does
+        #[arg(long)]
+        strict: bool,
     },
     /// Build, serve on 127.0.0.1 with the request forms, rebuild and reload on every change
     Serve {
@@ -71,16 +77,36 @@ impl SiteArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Build { site, out } => {
+        Command::Build { site, out, strict } => {
             let mut options = site.options();
             options.out = out;
+            options.strict = strict;
             build(&options).map(|summary| {
                 println!("Built {summary} into {}", options.out_dir().display());
+                if !summary.unconfirmed.is_empty() {
+                    println!(
+                        "note: {} values of estate.yaml are not confirmed yet; `site-gen check` lists them, `site-gen build --strict` refuses them",
+                        summary.unconfirmed.len()
+                    );
+                }
             })
         }
-        Command::Check { site } => check(&site.options()).map(|summary| {
-            println!("Checked {summary}: no problems");
-        }),
+        Command::Check { site, strict } => {
+            let mut options = site.options();
+            options.strict = strict;
+            check(&options).map(|summary| {
+                println!("Checked {summary}: no problems");
+                if !summary.unconfirmed.is_empty() {
+                    println!(
+                        "{} values of estate.yaml are not confirmed yet (confirm them before publishing with build --strict):",
+                        summary.unconfirmed.len()
+                    );
+                    for (i, value) in summary.unconfirmed.iter().enumerate() {
+                        println!("  {}. {}:{} {value}", i + 1, value.file.display(), value.line.map(|l| l.to_string()).unwrap_or_default());
+                    }
+                }
+            })
+        }
         Command::Serve { site, port, data } => {
             desk::logging::init_json();
             let options = site.options();

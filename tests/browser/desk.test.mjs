@@ -184,7 +184,7 @@ before(async () => {
   }
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'site-gen-desk-'));
   dataDir = path.join(tmp, 'data');
-  for (const name of ['config.yaml', 'content', 'themes']) {
+  for (const name of ['config.yaml', 'estate.yaml', 'content', 'themes']) {
     fs.cpSync(path.join(REPO, name), path.join(tmp, name), { recursive: true });
   }
   for (const s of STAFF) addStaff(s);

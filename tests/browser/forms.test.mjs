@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 let chromium;
 try {
@@ -27,6 +28,14 @@ try {
 } catch (e) {
   throw new Error(`playwright-core is not installed (${e.message}): run \`bash scripts/browser-deps.sh\``);
 }
+
+let AXE_SCRIPT;
+try {
+  AXE_SCRIPT = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+} catch (e) {
+  throw new Error(`axe-core is not installed (${e.message}): run \`bash scripts/browser-deps.sh\``);
+}
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -116,7 +125,7 @@ before(async () => {
   }
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'site-gen-browser-'));
   dataDir = path.join(tmp, 'data');
-  for (const name of ['config.yaml', 'content', 'themes']) {
+  for (const name of ['config.yaml', 'estate.yaml', 'content', 'themes']) {
     fs.cpSync(path.join(REPO, name), path.join(tmp, name), { recursive: true });
   }
   base = await startServer();
@@ -362,4 +371,37 @@ browserTest('empty repair form with JavaScript on: the script shows the errors a
   await sleep(1_000);
   assert.deepEqual(posts, [], 'nothing was posted');
   assert.equal(outboxFiles().length, before, 'nothing was filed');
+});
+
+/** Runs axe-core's WCAG 2.0/2.1 A and AA rules on the page; fails listing every violation. */
+async function assertAccessible(page, what) {
+  await page.addScriptTag({ path: AXE_SCRIPT });
+  const result = await page.evaluate(
+    tags => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }),
+    AXE_TAGS,
+  );
+  const violations = result.violations.map(v => ({
+    rule: v.id,
+    help: v.help,
+    nodes: v.nodes.map(n => ({ target: n.target.join(' '), html: n.html.slice(0, 200) })),
+  }));
+  assert.deepEqual(violations, [], `axe-core found violations on ${what} (${page.url()}):\n${JSON.stringify(violations, null, 2)}`);
+}
+
+browserTest('home page on a phone: the tasks come first, the numbers are tap-to-call, axe-core finds nothing', async open => {
+  const page = await open({ javaScript: true, viewport: PHONE });
+  await page.goto(base);
+  const tasks = page.locator('main .task-list a');
+  const hrefs = await tasks.evaluateAll(as => as.map(a => a.getAttribute('href')));
+  assert.deepEqual(hrefs.slice(0, 3), ['/forms/repair/', '/forms/complaint/', '/forms/feedback/']);
+  assert.ok(hrefs.slice(3).every(h => h.startsWith('tel:')) && hrefs.length === 5, `two call buttons: ${hrefs}`);
+  // The first task is on the first screen of a phone.
+  const box = await tasks.first().boundingBox();
+  assert.ok(box && box.y + box.height <= PHONE.height, `the first task is below the fold: ${JSON.stringify(box)}`);
+  await assertAccessible(page, 'the home page at a phone viewport');
+
+  await page.goto(new URL('emergencies/lift-entrapment/', base).href);
+  const first = await page.locator('main > *').first().evaluate(el => el.className);
+  assert.equal(first, 'call-block');
+  await assertAccessible(page, 'an emergency page at a phone viewport');
 });

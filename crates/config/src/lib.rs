@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub mod facts;
+
+pub use facts::{Fact, FactUse, Facts};
+
 /// The file name of the configuration at a site's root.
 pub const FILE_NAME: &str = "config.yaml";
 
@@ -58,11 +62,17 @@ impl FileError {
 
 pub type ConfigError = FileError;
 
-/// How owners reach the desk; shown in every page footer.
+/// How owners reach the desk; shown in every page footer. With a facts
+/// file it comes from there (`desk.phone`, `duty.phone`, `desk.hours`,
+/// `desk.address`, `desk.email`).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
+    /// The desk's number.
     pub phone: Option<String>,
+    /// The 24-hour duty line, for emergencies.
+    #[serde(default)]
+    pub duty_phone: Option<String>,
     pub hours: Option<String>,
     pub address: Option<String>,
     pub email: Option<String>,
@@ -112,6 +122,9 @@ pub struct Config {
     pub menu: Vec<MenuEntry>,
     #[serde(default)]
     pub search: Search,
+    /// The estate's facts from `estate.yaml` (empty without one).
+    #[serde(skip)]
+    pub facts: Facts,
 }
 
 /// The site search.
@@ -202,13 +215,54 @@ impl Config {
         Ok(config)
     }
 
-    /// Reads `config.yaml` from a site root.
+    /// Reads `config.yaml` from a site root, and `estate.yaml` beside it
+    /// when there is one.
     pub fn from_root(root: &Path) -> Result<Config, ConfigError> {
         let path = root.join(FILE_NAME);
         let text =
             std::fs::read_to_string(&path).map_err(|source| FileError::read(&path, source))?;
-        Config::parse(&path, &text)
+        let mut config = Config::parse(&path, &text)?;
+        let facts = Facts::from_root(root)?;
+        if !facts.is_empty() {
+            config.use_facts(&path, facts)?;
+        }
+        Ok(config)
     }
+
+    /// Takes the desk's contact details from the facts, which must then be
+    /// their only source.
+    pub fn use_facts(&mut self, path: &Path, facts: Facts) -> Result<(), ConfigError> {
+        if self.contact != Contact::default() {
+            return Err(FileError::invalid(
+                path,
+                format!(
+                    "`contact` is set here and {} exists: move the phone, hours and address to {} (`desk.phone`, `duty.phone`, `desk.hours`, `desk.address`, `desk.email`) and remove `contact`",
+                    facts::FILE_NAME,
+                    facts::FILE_NAME
+                ),
+            ));
+        }
+        let value = |key: &str| facts.get(key).map(Fact::display).filter(|v| !v.is_empty());
+        self.contact = Contact {
+            phone: value("desk.phone"),
+            duty_phone: value("duty.phone"),
+            hours: value("desk.hours"),
+            address: value("desk.address"),
+            email: value("desk.email"),
+        };
+        self.facts = facts;
+        Ok(())
+    }
+
+    /// The theme shows these facts on every page (the footer, the call
+    /// buttons), whether or not a page names them.
+    pub const THEME_FACTS: [&'static str; 5] = [
+        "desk.phone",
+        "duty.phone",
+        "desk.hours",
+        "desk.address",
+        "desk.email",
+    ];
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
         let invalid = |message: String| FileError::invalid(path, message);
@@ -234,15 +288,21 @@ impl Config {
                 self.utc_offset
             )));
         }
-        if let Some(phone) = &self.contact.phone
-            && (!phone.chars().any(|c| c.is_ascii_digit())
-                || !phone
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || " +-()".contains(c)))
-        {
-            return Err(invalid(format!(
-                "`contact.phone` is {phone:?}: write the number only, e.g. 0571-8888 6666, so pages can link to it"
-            )));
+        let phones = [
+            ("phone", &self.contact.phone),
+            ("duty_phone", &self.contact.duty_phone),
+        ];
+        for (key, phone) in phones {
+            if let Some(phone) = phone
+                && (!phone.chars().any(|c| c.is_ascii_digit())
+                    || !phone
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || " +-()".contains(c)))
+            {
+                return Err(invalid(format!(
+                    "`contact.{key}` is {phone:?}: write the number only, e.g. 0571-8888 6666, so pages can link to it"
+                )));
+            }
         }
         for (n, group) in self.search.synonyms.iter().enumerate() {
             if group.len() < 2 || group.iter().any(|w| w.trim().is_empty()) {

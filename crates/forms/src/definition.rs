@@ -50,11 +50,28 @@ mod humantime_duration {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let text = String::deserialize(d)?;
+        if let Some(duration) = chinese(&text) {
+            return Ok(duration);
+        }
         humantime::parse_duration(&text).map_err(|e| {
             serde::de::Error::custom(format!(
                 "`within: {text}` is not a duration ({e}); write e.g. 30m, 24h or 3days"
             ))
         })
+    }
+
+    /// A duration as the facts file shows it to owners: `30 分钟`,
+    /// `24 小时`, `3 天`.
+    fn chinese(text: &str) -> Option<Duration> {
+        let (number, unit) = text.trim().split_once(' ')?;
+        let number: u64 = number.parse().ok()?;
+        let seconds = match unit {
+            "分钟" => 60,
+            "小时" => 3600,
+            "天" => 86_400,
+            _ => return None,
+        };
+        Some(Duration::from_secs(number.checked_mul(seconds)?))
     }
 }
 
@@ -383,15 +400,30 @@ fn is_field_name(s: &str) -> bool {
 pub struct FormSet {
     pub departments: BTreeMap<String, Department>,
     forms: BTreeMap<String, FormDefinition>,
+    /// Where the forms use the estate's facts (`{{ response.repair }}`).
+    pub fact_uses: Vec<config::FactUse>,
 }
 
 impl FormSet {
-    /// Reads `departments.yaml` and every other `*.yaml` in `dir`. A site
+    /// Reads `departments.yaml` and every other `*.yaml` in `dir`
+    /// (`content/forms/` of a site), with every `{{ key }}` filled in from
+    /// the site's facts file (`estate.yaml`, two folders up). A site
     /// without the folder has no forms.
     pub fn load(dir: &Path) -> Result<FormSet, FormError> {
         if !dir.is_dir() {
             return Ok(FormSet::default());
         }
+        let root = dir.parent().and_then(Path::parent).unwrap_or(Path::new(""));
+        let facts = config::Facts::from_root(root)?;
+        FormSet::load_with(dir, &facts)
+    }
+
+    /// [`FormSet::load`] with the facts already read.
+    pub fn load_with(dir: &Path, facts: &config::Facts) -> Result<FormSet, FormError> {
+        if !dir.is_dir() {
+            return Ok(FormSet::default());
+        }
+        let mut fact_uses = Vec::new();
         let read = |path: &Path| {
             std::fs::read_to_string(path).map_err(|source| FormError::read(path, source))
         };
@@ -413,10 +445,32 @@ impl FormSet {
             if !is_yaml || path.file_name().is_some_and(|n| n == DEPARTMENTS_FILE) {
                 continue;
             }
-            let form = FormDefinition::parse(&path, stem, &read(&path)?, &departments)?;
+            let expanded = facts.expand(&read(&path)?, &|fact| fact.display());
+            if let Some(unknown) = expanded.unknown.first() {
+                return Err(FormError::Invalid {
+                    path: path.clone(),
+                    line: Some(unknown.line_offset + 1),
+                    message: format!("{}; {}", unknown.message, unknown.help),
+                });
+            }
+            fact_uses.extend(
+                expanded
+                    .used
+                    .into_iter()
+                    .map(|(key, line)| config::FactUse {
+                        key,
+                        file: path.clone(),
+                        line: Some(line + 1),
+                    }),
+            );
+            let form = FormDefinition::parse(&path, stem, &expanded.text, &departments)?;
             forms.insert(form.kind.clone(), form);
         }
-        Ok(FormSet { departments, forms })
+        Ok(FormSet {
+            departments,
+            forms,
+            fact_uses,
+        })
     }
 
     pub fn parse_departments(

@@ -38,6 +38,8 @@ pub struct SiteView {
     pub live_reload: bool,
     pub menu: Vec<MenuItem>,
     pub contact: Contact,
+    /// The estate's facts as shown to owners: `site.facts.desk.phone`.
+    pub facts: serde_json::Map<String, serde_json::Value>,
 }
 
 impl SiteView {
@@ -73,6 +75,7 @@ impl SiteView {
                 })
                 .collect(),
             contact: config.contact.clone(),
+            facts: config.facts.tree(),
         }
     }
 

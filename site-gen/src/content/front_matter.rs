@@ -24,6 +24,10 @@ pub struct FrontMatter {
     pub tags: Vec<String>,
     /// Notices only: after this day the notice leaves the home page.
     pub expires: Option<NaiveDate>,
+    /// Call buttons at the top of the page: the 24-hour duty line, then
+    /// the numbers named here (keys of `estate.yaml`, e.g. `national.fire`).
+    #[serde(default)]
+    pub call: Vec<String>,
 }
 
 impl FrontMatter {

@@ -259,6 +259,7 @@ fn write_page(site: &Site, links: &Links, i: usize, sink: &dyn Sink) -> Result<(
             tags: &doc.meta.tags,
             expires: doc.meta.expires,
             expired: this.expired,
+            call: crate::facts::call_block(&site.config.facts, &doc.meta.call),
         },
         section: (section_index != 0).then(|| &links.sections[section_index]),
         siblings: section.pages.iter().map(|&p| &links.pages[p]).collect(),
@@ -286,6 +287,7 @@ fn write_section(site: &Site, links: &Links, i: usize, sink: &dyn Sink) -> Resul
                 title: &doc.meta.title,
                 content: &rendered.html,
             },
+            forms: home_forms(site),
             sections: node
                 .subsections
                 .iter()
@@ -312,6 +314,7 @@ fn write_section(site: &Site, links: &Links, i: usize, sink: &dyn Sink) -> Resul
                 summary: doc.meta.summary.as_deref(),
                 content: &rendered.html,
                 updated: doc.meta.last_updated(),
+                call: crate::facts::call_block(&site.config.facts, &doc.meta.call),
             },
             pages: node.pages.iter().map(|&p| &links.pages[p]).collect(),
             subsections: node
@@ -361,6 +364,29 @@ fn search_docs(site: &Site, links: &Links) -> Vec<crate::search::SearchDoc> {
             title,
             section: section.unwrap_or_default(),
             blocks: rendered.text.clone(),
+        })
+        .collect()
+}
+
+/// The forms in the order owners need them most: repairs, complaints,
+/// feedback, then any other, by name.
+const HOME_FORM_ORDER: [&str; 3] = ["repair", "complaint", "feedback"];
+
+fn home_forms(site: &Site) -> Vec<FormLink<'_>> {
+    let base = site.config.base_path();
+    let mut forms: Vec<&forms::FormDefinition> = site.forms.iter().collect();
+    forms.sort_by_key(|f| {
+        HOME_FORM_ORDER
+            .iter()
+            .position(|k| *k == f.kind)
+            .unwrap_or(HOME_FORM_ORDER.len())
+    });
+    forms
+        .into_iter()
+        .map(|f| FormLink {
+            title: &f.title,
+            url: format!("{base}{}", form_page(&f.kind).url()),
+            summary: None,
         })
         .collect()
 }

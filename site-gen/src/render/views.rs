@@ -43,6 +43,8 @@ pub struct PageView<'a> {
     pub tags: &'a [String],
     pub expires: Option<NaiveDate>,
     pub expired: bool,
+    /// Call buttons before anything else (`call:` in the front matter).
+    pub call: Vec<crate::facts::CallView>,
 }
 
 #[derive(Debug, Serialize)]
@@ -62,6 +64,8 @@ pub struct SectionView<'a> {
     pub summary: Option<&'a str>,
     pub content: &'a str,
     pub updated: Option<NaiveDate>,
+    /// Call buttons before anything else (`call:` in the front matter).
+    pub call: Vec<crate::facts::CallView>,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,9 +83,19 @@ pub struct HomeView<'a> {
     pub content: &'a str,
 }
 
+/// A request form as the home page offers it.
+#[derive(Debug, Serialize)]
+pub struct FormLink<'a> {
+    pub title: &'a str,
+    pub url: String,
+    pub summary: Option<&'a str>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct HomeContext<'a> {
     pub home: HomeView<'a>,
+    /// The request forms, repairs first: what owners most often come for.
+    pub forms: Vec<FormLink<'a>>,
     pub sections: Vec<&'a SectionLink>,
     pub notices: Vec<&'a PageLink>,
     pub notices_url: Option<&'a str>,

@@ -51,6 +51,7 @@ pub fn watch(
         "templates",
         "static",
         config::FILE_NAME,
+        config::facts::FILE_NAME,
     ] {
         let path = options.root.join(name);
         if path.exists() {
