@@ -36,6 +36,14 @@ fn roles_name_their_actions_and_resources() {
         );
         for policy in policies {
             for statement in policy["PolicyDocument"]["Statement"].as_sequence().unwrap() {
+                // A statement granted only when a parameter is set is
+                // `!If [condition, statement, !Ref AWS::NoValue]`.
+                let statement = match statement {
+                    Value::Tagged(t) if t.tag.to_string().trim_start_matches('!') == "If" => {
+                        &t.value[1]
+                    }
+                    plain => plain,
+                };
                 let (mut actions, mut targets) = (Vec::new(), Vec::new());
                 strings(&statement["Action"], &mut actions);
                 strings(&statement["Resource"], &mut targets);
