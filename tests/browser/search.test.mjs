@@ -111,7 +111,7 @@ before(async () => {
     throw new Error(`Chromium not found at ${CHROMIUM}: run \`bash scripts/browser-deps.sh\`, or set CHROMIUM_PATH`);
   }
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'site-gen-search-'));
-  for (const name of ['config.yaml', 'content', 'themes']) {
+  for (const name of ['config.yaml', 'estate.yaml', 'content', 'themes']) {
     fs.cpSync(path.join(REPO, name), path.join(tmp, name), { recursive: true });
   }
   base = await startServer();
