@@ -42,6 +42,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { assertAccessible } from './a11y.mjs';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -273,25 +274,6 @@ function browserTest(name, timeout, body) {
   });
 }
 
-/** Runs axe-core's WCAG 2.0/2.1 A and AA rules on the page; fails listing every violation. */
-async function assertAccessible(page, what) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
-    // Evaluated through the DevTools protocol, not as a <script> tag: the
-    // desk's Content-Security-Policy refuses inline script, as it should.
-    await page.evaluate(fs.readFileSync(AXE_SCRIPT, 'utf8'));
-  }
-  const result = await page.evaluate(
-    tags => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }),
-    AXE_TAGS,
-  );
-  const violations = result.violations.map(v => ({
-    rule: v.id,
-    impact: v.impact,
-    help: v.help,
-    nodes: v.nodes.map(n => ({ target: n.target.join(' '), html: n.html.slice(0, 200), summary: n.failureSummary })),
-  }));
-  assert.deepEqual(violations, [], `axe-core found accessibility violations on ${what} (${page.url()}):\n${JSON.stringify(violations, null, 2)}`);
-}
 
 /** Nothing on the page is wider than the viewport (wide tables scroll in their own region). */
 async function assertNoSidewaysScroll(page, what) {

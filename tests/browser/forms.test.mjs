@@ -15,6 +15,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { assertAccessible } from './a11y.mjs';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -373,24 +374,6 @@ browserTest('empty repair form with JavaScript on: the script shows the errors a
   assert.equal(outboxFiles().length, before, 'nothing was filed');
 });
 
-/** Runs axe-core's WCAG 2.0/2.1 A and AA rules on the page; fails listing every violation. */
-async function assertAccessible(page, what) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
-    // Evaluated through the DevTools protocol, not as a <script> tag: the
-    // Content-Security-Policy refuses inline script, as it should.
-    await page.evaluate(fs.readFileSync(AXE_SCRIPT, 'utf8'));
-  }
-  const result = await page.evaluate(
-    tags => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }),
-    AXE_TAGS,
-  );
-  const violations = result.violations.map(v => ({
-    rule: v.id,
-    help: v.help,
-    nodes: v.nodes.map(n => ({ target: n.target.join(' '), html: n.html.slice(0, 200) })),
-  }));
-  assert.deepEqual(violations, [], `axe-core found violations on ${what} (${page.url()}):\n${JSON.stringify(violations, null, 2)}`);
-}
 
 browserTest('home page on a phone: the tasks come first, the numbers are tap-to-call, axe-core finds nothing', async open => {
   const page = await open({ javaScript: true, viewport: PHONE });

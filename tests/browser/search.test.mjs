@@ -13,6 +13,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { assertAccessible } from './a11y.mjs';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -170,22 +171,6 @@ function browserTest(name, body) {
   });
 }
 
-async function assertAccessible(page, what) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
-    // Evaluated through the DevTools protocol, not as a <script> tag: the
-    // Content-Security-Policy refuses inline script, as it should.
-    await page.evaluate(fs.readFileSync(AXE_SCRIPT, 'utf8'));
-  }
-  const result = await page.evaluate(
-    tags => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }),
-    AXE_TAGS,
-  );
-  const violations = result.violations.map(v => ({
-    rule: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.map(n => ({ target: n.target.join(' '), html: n.html.slice(0, 200), summary: n.failureSummary })),
-  }));
-  assert.deepEqual(violations, [], `axe-core found accessibility violations on ${what}:\n${JSON.stringify(violations, null, 2)}`);
-}
 
 const searchUrl = q => new URL(`search/?q=${encodeURIComponent(q)}`, base).href;
 
