@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-5}"
 
-cargo build --release -p desk --bins --quiet
+cargo build --profile lambda-release -p desk --features aws --bins --quiet
+export BIN_DIR="${CARGO_TARGET_DIR:-target}/lambda-release"
 python3 - "$runs" <<'PY'
 import http.server, os, socket, subprocess, sys, threading, time, statistics
 
@@ -44,7 +45,7 @@ env.update({
 })
 print(f"{'binary':<14} {'size':>9} {'init median':>12} {'init max':>9}")
 for name in ["desk-submit", "desk-notify"]:
-    path = f"target/release/{name}"
+    path = os.path.join(os.environ["BIN_DIR"], name)
     times = []
     for _ in range(runs):
         first_request.clear()

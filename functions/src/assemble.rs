@@ -7,12 +7,41 @@ use std::sync::Arc;
 use config::Config;
 use tokio::sync::Notify;
 
-use crate::alert::{AlertChannel, Alerting, Sns, Webhook};
+use crate::alert::{AlertChannel, Alerting, Webhook};
 use crate::desk::{Desk, LoadError};
-use crate::mail::{Composer, MailTransport, Outbox, Ses, Smtp};
+use crate::mail::{Composer, MailTransport, Outbox, Smtp};
 use crate::notify::Notifier;
 use crate::settings::{MailChoice, Settings, StoreChoice};
-use crate::store::{DynamoStore, SqliteStore, TicketStore};
+use crate::store::{SqliteStore, TicketStore};
+use crate::throttle::Limiter;
+
+#[cfg(feature = "aws")]
+use crate::aws;
+
+/// Stands in for `crate::aws` in a build without the `aws` feature: there
+/// is no configuration to load, so no AWS backend can be asked for.
+#[cfg(not(feature = "aws"))]
+mod aws {
+    use std::sync::Arc;
+
+    use crate::alert::AlertChannel;
+    use crate::mail::MailTransport;
+    use crate::store::TicketStore;
+
+    pub enum SdkConfig {}
+
+    pub fn dynamodb_store(aws: &SdkConfig, _: &str, _: &str) -> Arc<dyn TicketStore> {
+        match *aws {}
+    }
+
+    pub fn ses(aws: &SdkConfig) -> Arc<dyn MailTransport> {
+        match *aws {}
+    }
+
+    pub fn sms(aws: &SdkConfig, _: &str) -> Arc<dyn AlertChannel> {
+        match *aws {}
+    }
+}
 
 /// The store and the mail transport the settings chose.
 #[derive(Clone)]
@@ -20,24 +49,48 @@ pub struct Backends {
     pub store: Arc<dyn TicketStore>,
     pub transport: Arc<dyn MailTransport>,
     pub alerting: Alerting,
+    /// The installation's secret, as the store keeps it.
+    pub secret: String,
+    /// Attempts are counted in the store where desks are many (DynamoDB,
+    /// on Lambda), in memory where there is one (SQLite).
+    pub counts_in_store: bool,
+}
+
+/// The setting that asks for an AWS backend, if any does.
+fn aws_setting(settings: &Settings) -> Option<&'static str> {
+    let alerts = &settings.alerts;
+    if matches!(settings.store, StoreChoice::Dynamodb { .. }) {
+        Some("DESK_STORE=dynamodb")
+    } else if settings.mail == MailChoice::Ses {
+        Some("DESK_MAIL=ses")
+    } else if alerts.sns_topic_arn.is_some() {
+        Some("DESK_ALERT_SNS_TOPIC_ARN")
+    } else if alerts.manager_sns_topic_arn.is_some() {
+        Some("DESK_ALERT_MANAGER_SNS_TOPIC_ARN")
+    } else {
+        None
+    }
+}
+
+#[cfg(feature = "aws")]
+async fn load_aws(_setting: &str) -> Result<aws::SdkConfig, LoadError> {
+    Ok(aws::sdk_config().await)
+}
+
+#[cfg(not(feature = "aws"))]
+async fn load_aws(setting: &str) -> Result<aws::SdkConfig, LoadError> {
+    Err(LoadError::Settings(format!(
+        "{setting} needs the AWS backends, which this build leaves out; \
+         use the local ones (DESK_STORE=sqlite, DESK_MAIL=outbox or smtp) \
+         or build with `--features desk/aws`, as the Lambda functions are"
+    )))
 }
 
 pub async fn backends(settings: &Settings) -> Result<Backends, LoadError> {
-    // One AWS configuration for every client, read once at start-up from
-    // the standard variables (AWS_REGION, AWS_ENDPOINT_URL, credentials).
     let alerts = &settings.alerts;
-    let needs_aws = matches!(settings.store, StoreChoice::Dynamodb { .. })
-        || settings.mail == MailChoice::Ses
-        || alerts.sns_topic_arn.is_some()
-        || alerts.manager_sns_topic_arn.is_some();
-    let aws = if needs_aws {
-        Some(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .load()
-                .await,
-        )
-    } else {
-        None
+    let aws = match aws_setting(settings) {
+        Some(setting) => Some(load_aws(setting).await?),
+        None => None,
     };
     let aws = || {
         aws.as_ref()
@@ -52,11 +105,7 @@ pub async fn backends(settings: &Settings) -> Result<Backends, LoadError> {
                         .map_err(|e| LoadError::Settings(format!("DESK_STORE=sqlite: {e}")))
                 })?,
         ),
-        StoreChoice::Dynamodb { table } => Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(aws()?),
-            table,
-            &settings.estate,
-        )),
+        StoreChoice::Dynamodb { table } => aws::dynamodb_store(aws()?, table, &settings.estate),
     };
     let transport: Arc<dyn MailTransport> = match &settings.mail {
         MailChoice::Outbox { dir } => {
@@ -68,7 +117,7 @@ pub async fn backends(settings: &Settings) -> Result<Backends, LoadError> {
         MailChoice::Smtp { url } => {
             Arc::new(Smtp::from_url(url).map_err(|e| LoadError::Settings(e.to_string()))?)
         }
-        MailChoice::Ses => Arc::new(Ses::new(aws_sdk_sesv2::Client::new(aws()?))),
+        MailChoice::Ses => aws::ses(aws()?),
     };
     let webhook = |url: &Option<String>| -> Result<Option<Arc<dyn AlertChannel>>, LoadError> {
         url.as_deref()
@@ -81,11 +130,7 @@ pub async fn backends(settings: &Settings) -> Result<Backends, LoadError> {
     };
     let sms = |arn: &Option<String>| -> Result<Option<Arc<dyn AlertChannel>>, LoadError> {
         arn.as_deref()
-            .map(|arn| {
-                aws().map(|aws| {
-                    Arc::new(Sns::new(aws_sdk_sns::Client::new(aws), arn)) as Arc<dyn AlertChannel>
-                })
-            })
+            .map(|arn| aws().map(|aws| aws::sms(aws, arn)))
             .transpose()
     };
     let alerting = Alerting {
@@ -100,10 +145,16 @@ pub async fn backends(settings: &Settings) -> Result<Backends, LoadError> {
              set DESK_ALERT_WEBHOOK_URL or DESK_ALERT_SNS_TOPIC_ARN"
         );
     }
+    let secret = store
+        .installation_secret()
+        .await
+        .map_err(|e| LoadError::Settings(format!("reading the installation secret: {e}")))?;
     Ok(Backends {
+        counts_in_store: matches!(settings.store, StoreChoice::Dynamodb { .. }),
         store,
         transport,
         alerting,
+        secret,
     })
 }
 
@@ -121,6 +172,10 @@ pub fn assemble(
     desk.secure_cookies = settings.secure_cookies;
     desk.follow_up_after = settings.follow_up_after;
     desk.duty = settings.duty();
+    desk.secret = backends.secret.clone();
+    if backends.counts_in_store {
+        desk.limiter = Limiter::Store;
+    }
     let composer = Composer::new(
         desk.forms.clone(),
         settings.mail_from.clone(),

@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use crate::accounts;
 use crate::outgoing::{self, Duty};
 use crate::store::{Created, Idempotency, StoreError, TicketStore};
+use crate::throttle::Limiter;
 use crate::ticket::{self, Actor, Event, MailPurpose, MailState, Status, Ticket};
 use crate::time::Clock;
 
@@ -50,6 +51,11 @@ pub struct Desk {
     pub follow_up_after: chrono::TimeDelta,
     /// Which duty alert channels are configured, and the escalation delay.
     pub duty: Duty,
+    /// Where attempts are counted for the rate limits.
+    pub limiter: Limiter,
+    /// The installation's secret (see `TicketStore::installation_secret`);
+    /// a random one for a desk the store has not given one.
+    pub secret: String,
 }
 
 impl Desk {
@@ -73,6 +79,9 @@ impl Desk {
             stored: None,
             secure_cookies: true,
             follow_up_after: crate::settings::DEFAULT_FOLLOW_UP_AFTER,
+            limiter: Limiter::Memory(Default::default()),
+            secret: crate::accounts::random_token()
+                .map_err(|e| LoadError::Settings(format!("no randomness for a secret: {e}")))?,
             duty: Duty::default(),
         })
     }
@@ -132,14 +141,13 @@ impl Desk {
         key_hash: String,
     ) -> Result<Created, StoreError> {
         let idempotency = match token {
-            Some(token) => Idempotency::Token(token.to_owned()),
+            // Bound to what was sent: the same token with other content
+            // (a form edited and sent again from the same page) is a
+            // request of its own, never silently taken for the first.
+            Some(token) => Idempotency::Token(format!("{token}#{}", digest(&valid))),
             None => Idempotency::Digest(digest(&valid)),
         };
         let received_at = self.clock.now();
-        let within = form
-            .commitment_by_id(&valid.commitment)
-            .map(|c| c.within)
-            .unwrap_or(std::time::Duration::from_secs(24 * 3600));
         let mut attempt = 0;
         loop {
             let reference =
@@ -147,7 +155,7 @@ impl Desk {
                     .map_err(|e| {
                         StoreError::Backend(format!("no randomness for a reference: {e}"))
                     })?;
-            let mut ticket = self.new_ticket(form, &valid, reference, received_at, within);
+            let mut ticket = self.new_ticket(form, &valid, reference, received_at);
             ticket.status_keys = vec![key_hash.clone()];
             // The confirmation email links with a key of its own, so the
             // receipt's key is only ever in the receipt's address.
@@ -177,14 +185,18 @@ impl Desk {
 impl Desk {
     /// A filed request as a ticket: received, or dispatched at once where
     /// the form data says its category needs no judgement from the desk.
-    fn new_ticket(
+    /// The ticket a checked submission makes, as it is before it is stored.
+    pub(crate) fn new_ticket(
         &self,
         form: &FormDefinition,
         valid: &Validated,
         reference: String,
         received_at: chrono::DateTime<chrono::Utc>,
-        within: std::time::Duration,
     ) -> Ticket {
+        let within = form
+            .commitment_by_id(&valid.commitment)
+            .map(|c| c.within)
+            .unwrap_or(std::time::Duration::from_secs(24 * 3600));
         let filed = Event {
             seq: 1,
             at: received_at,

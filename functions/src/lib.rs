@@ -12,9 +12,13 @@ pub mod accounts;
 pub mod actions;
 pub mod alert;
 pub mod assemble;
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod decoy;
 pub mod desk;
 pub mod export;
 pub mod http;
+#[cfg(feature = "aws")]
 pub mod lambda;
 pub mod local;
 pub mod logging;
@@ -24,6 +28,7 @@ pub mod outgoing;
 pub mod report;
 pub mod settings;
 pub mod store;
+pub mod throttle;
 pub mod ticket;
 pub mod time;
 pub mod workflow;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, TimeDelta, Timelike, Utc};
 
 use crate::alert::{AlertChannel, Alerting};
-use crate::mail::{Composer, MailTransport};
+use crate::mail::{Composer, MailError, MailTransport};
 use crate::outgoing::{self, Channel, Outgoing, Purpose, Settle};
 use crate::store::{Filters, ListQuery, StoreError, TicketStore, View};
 use crate::ticket::{Status, Ticket};
@@ -56,6 +56,50 @@ impl std::ops::AddAssign for Report {
 }
 
 /// Waits after the n-th failure: 30 s, 1 min, 2 min, … at most an hour.
+/// A message is tried at most this often (about a day with the back-off),
+const MAX_ATTEMPTS: u32 = 30;
+/// and one refused for good (say, a mistyped owner's mailbox) this often,
+/// in case the refusal was the receiving server's passing mistake.
+const MAX_REFUSALS: u32 = 3;
+
+/// Why a message was not sent, and whether trying again can help.
+#[derive(Debug)]
+struct Failure {
+    error: String,
+    permanent: bool,
+}
+
+impl Failure {
+    fn transient(error: String) -> Failure {
+        Failure {
+            error,
+            permanent: false,
+        }
+    }
+
+    /// Tried again later, or given up on and shown to staff as failed.
+    fn settle(self, attempts: u32, now: DateTime<Utc>) -> Settle {
+        let tries = attempts + 1;
+        if tries >= MAX_ATTEMPTS || (self.permanent && tries >= MAX_REFUSALS) {
+            Settle::GaveUp(format!("{} (gave up after {tries} attempts)", self.error))
+        } else {
+            Settle::Retry {
+                error: self.error,
+                next: now + backoff(attempts),
+            }
+        }
+    }
+}
+
+impl From<MailError> for Failure {
+    fn from(e: MailError) -> Failure {
+        Failure {
+            permanent: e.is_permanent(),
+            error: e.to_string(),
+        }
+    }
+}
+
 pub fn backoff(attempts: u32) -> TimeDelta {
     let seconds = 30_i64.saturating_mul(1_i64 << attempts.min(7));
     TimeDelta::seconds(seconds.min(3600))
@@ -140,10 +184,7 @@ impl Notifier {
             }
             let settle = match self.deliver(message, now).await? {
                 Ok(settle) => settle,
-                Err(error) => Settle::Retry {
-                    error,
-                    next: now + backoff(message.attempts),
-                },
+                Err(failure) => failure.settle(message.attempts, now),
             };
             let (purpose, channel) = (message.purpose.as_str(), message.channel.as_str());
             match &settle {
@@ -159,6 +200,10 @@ impl Notifier {
                     tracing::warn!(id = %message.id, purpose, channel, outcome = "failed", error = %error, "message failed; will retry");
                     report.failed += 1;
                 }
+                Settle::GaveUp(error) => {
+                    tracing::warn!(id = %message.id, purpose, channel, outcome = "gave_up", error = %error, "message failed; not tried again");
+                    report.failed += 1;
+                }
                 Settle::Defer(_) => {}
             }
             self.store.settle_outgoing(message, &settle).await?;
@@ -172,7 +217,7 @@ impl Notifier {
         &self,
         message: &Outgoing,
         now: DateTime<Utc>,
-    ) -> Result<Result<Settle, String>, StoreError> {
+    ) -> Result<Result<Settle, Failure>, StoreError> {
         let dropped = |why: &str| Ok(Ok(Settle::Dropped(why.to_owned())));
         if message.purpose == Purpose::Digest {
             return self.send_digest(message, now).await;
@@ -202,7 +247,10 @@ impl Notifier {
                     return dropped("the channel is no longer configured");
                 };
                 let text = self.composer.alert_text(message.purpose, &ticket, now);
-                channel.send(&text).await.map_err(|e| e.to_string())
+                channel
+                    .send(&text)
+                    .await
+                    .map_err(|e| Failure::transient(e.to_string()))
             }
         };
         Ok(sent.map(|()| Settle::Sent))
@@ -213,7 +261,7 @@ impl Notifier {
         message: &Outgoing,
         ticket: &Ticket,
         now: DateTime<Utc>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         let composed = if message.purpose.for_owner() {
             let link = match &message.secret {
                 Some(key) => self.composer.status_link(ticket, key),
@@ -225,11 +273,11 @@ impl Notifier {
             self.composer
                 .staff_alert_email(message.purpose, ticket, now, &message.id)
         };
-        let composed = composed.map_err(|e| e.to_string())?;
+        let composed = composed.map_err(Failure::from)?;
         self.transport
             .send(&message.id, &composed)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(Failure::from)
     }
 
     /// An escalation goes to the manager's channel, else the duty one.
@@ -273,7 +321,7 @@ impl Notifier {
         &self,
         message: &Outgoing,
         now: DateTime<Utc>,
-    ) -> Result<Result<Settle, String>, StoreError> {
+    ) -> Result<Result<Settle, Failure>, StoreError> {
         let overdue = self
             .store
             .list(&ListQuery {
@@ -291,8 +339,8 @@ impl Notifier {
                 .transport
                 .send(&message.id, &email)
                 .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+                .map_err(Failure::from),
+            Err(e) => Err(Failure::from(e)),
         };
         Ok(sent.map(|()| Settle::Sent))
     }
@@ -301,6 +349,25 @@ impl Notifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_refused_for_good_is_given_up_sooner_than_one_failing() {
+        let now = Utc::now();
+        let refused = || Failure::from(MailError::Rejected("550 no such mailbox".into()));
+        let down = || Failure::transient("connection refused".into());
+        assert!(matches!(refused().settle(0, now), Settle::Retry { .. }));
+        assert!(
+            matches!(refused().settle(MAX_REFUSALS - 1, now), Settle::GaveUp(e) if e.contains("550"))
+        );
+        assert!(matches!(
+            down().settle(MAX_REFUSALS - 1, now),
+            Settle::Retry { .. }
+        ));
+        assert!(matches!(
+            down().settle(MAX_ATTEMPTS - 1, now),
+            Settle::GaveUp(_)
+        ));
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

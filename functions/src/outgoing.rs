@@ -98,6 +98,9 @@ pub enum Delivery {
     /// Settled without sending, and why (acted on in time, done before it
     /// was late, the channel is no longer configured).
     Dropped(String),
+    /// Given up on after failing too often, or refused for good (a
+    /// mailbox that does not exist), with the last error; shown to staff.
+    Failed(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -166,6 +169,8 @@ pub enum Settle {
     },
     /// Not due after all (an overdue warning whose due time was moved).
     Defer(DateTime<Utc>),
+    /// Failed and not tried again (see `Delivery::Failed`).
+    GaveUp(String),
 }
 
 /// Which alert channels this installation has, and how long an emergency

@@ -1143,6 +1143,18 @@ pub async fn rate_limit_counts_per_key(store: Arc<dyn TicketStore>) {
             .unwrap(),
         1
     );
+    // Reading counts nothing.
+    assert_eq!(store.read_hits("rate#client-a#1").await.unwrap(), 3);
+    assert_eq!(store.read_hits("rate#client-a#1").await.unwrap(), 3);
+    assert_eq!(store.read_hits("rate#client-c#1").await.unwrap(), 0);
+}
+
+pub async fn the_installation_secret_is_made_once(store: Arc<dyn TicketStore>) {
+    let (first, second) = tokio::join!(store.installation_secret(), store.installation_secret());
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(first, second, "every instance gets the one secret");
+    assert_eq!(first.len(), 64);
+    assert_eq!(store.installation_secret().await.unwrap(), first);
 }
 
 /// Runs every contract test, each on a fresh store from `fresh`, an async
@@ -1225,6 +1237,12 @@ macro_rules! store_contract_tests {
             async fn rate_limit_counts_per_key() {
                 if let Some(store) = $fresh().await {
                     tests::store_contract::rate_limit_counts_per_key(store).await
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn the_installation_secret_is_made_once() {
+                if let Some(store) = $fresh().await {
+                    tests::store_contract::the_installation_secret_is_made_once(store).await
                 }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use serde_json::json;
-use tests::desk::{TestDesk, repair};
+use tests::desk::{TestDesk, ordinary_repair, repair};
 
 fn location(answer: &tests::desk::Answer) -> String {
     answer
@@ -312,14 +312,68 @@ async fn the_status_page_follows_the_work_and_hides_who_did_it() {
 }
 
 #[tokio::test]
-async fn the_honeypot_looks_accepted_but_stores_nothing() {
-    let desk = TestDesk::new();
+async fn the_honeypot_answers_like_a_real_request_but_stores_and_sends_nothing() {
+    // One instant for both requests, so their pages show the same times.
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-23T02:00:00Z")
+        .unwrap()
+        .to_utc();
+    let desk = TestDesk::with(|d| d.clock = desk::time::Clock::pinned(d.clock.offset(), now));
     let mut spam = repair();
     spam.retain(|(k, _)| *k != "website");
     spam.push(("website", "http://cheap-pills.example"));
-    let answer = desk.post_form("repair", &spam).await;
-    assert_eq!(answer.status, StatusCode::SEE_OTHER);
-    assert_eq!(desk.ticket_count().await, 0);
+    let real = desk.post_form("repair", &repair()).await;
+    let caught = desk.post_form("repair", &spam).await;
+    assert_eq!(
+        (real.status, caught.status),
+        (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER)
+    );
+    assert_eq!(desk.ticket_count().await, 1, "only the real one is stored");
+    // The same shape of address, and a status page that opens and reads
+    // alike once reference and times are set aside.
+    let (real_url, caught_url) = (location(&real), location(&caught));
+    let (real_ref, real_key) = tests::desk::receipt_parts(&real_url);
+    let (caught_ref, caught_key) = tests::desk::receipt_parts(&caught_url);
+    assert_eq!(real_key.len(), caught_key.len());
+    assert_ne!(real_ref, caught_ref);
+    let path = |url: &str| url[url.find("/forms/").unwrap()..].to_owned();
+    let real_page = desk.get(&path(&real_url)).await;
+    let caught_page = desk.get(&path(&caught_url)).await;
+    assert_eq!(
+        (real_page.status, caught_page.status),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    let plain =
+        |page: &str, reference: &str, key: &str| page.replace(reference, "R").replace(key, "K");
+    assert_eq!(
+        plain(&caught_page.body, &caught_ref, &caught_key),
+        plain(&real_page.body, &real_ref, &real_key),
+        "the decoy's status page is the real one's"
+    );
+    // A key that was not sealed by this desk opens nothing.
+    let last = if caught_key.ends_with('0') { "1" } else { "0" };
+    let forged = format!("{}{last}", &caught_key[..caught_key.len() - 1]);
+    let forged = caught_url.replace(&caught_key, &forged);
+    assert_eq!(desk.get(&path(&forged)).await.status, StatusCode::NOT_FOUND);
+    // With script, the due time follows the chosen urgency as for anyone.
+    let json = |pairs: &[(&str, &str)]| {
+        serde_json::Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
+                .collect(),
+        )
+    };
+    let real = desk
+        .post_json("repair", json(&ordinary_repair()))
+        .await
+        .json();
+    let mut spam = ordinary_repair();
+    spam.retain(|(k, _)| *k != "website");
+    spam.push(("website", "x"));
+    let caught = desk.post_json("repair", json(&spam)).await.json();
+    assert_eq!(caught["commitment"], real["commitment"]);
+    assert_eq!(caught["due_display"], real["due_display"]);
+    assert_eq!(desk.ticket_count().await, 2);
 }
 
 #[tokio::test]
@@ -355,6 +409,16 @@ async fn a_double_tap_or_a_resent_form_is_one_ticket() {
     assert_eq!(plain_first, plain_again);
     assert_ne!(plain_first, other);
     assert_eq!(desk.ticket_count().await, 3);
+
+    // The same token with other words (edited and sent again from the
+    // same page) is a request of its own, not silently the first.
+    let mut edited = with_token.clone();
+    for pair in edited.iter_mut().filter(|(k, _)| *k == "description") {
+        pair.1 = "卫生间地漏返水，有异味。";
+    }
+    let third = reference(location(&desk.post_form("repair", &edited).await));
+    assert_ne!(third, first);
+    assert_eq!(desk.ticket_count().await, 4);
 }
 
 fn complaint(description: &'static str) -> Vec<(&'static str, &'static str)> {
@@ -369,17 +433,29 @@ fn complaint(description: &'static str) -> Vec<(&'static str, &'static str)> {
 }
 
 #[tokio::test]
-async fn too_many_submissions_from_one_client_wait_a_while() {
+async fn too_many_submissions_from_one_client_wait_a_while_and_keep_what_was_typed() {
     let desk = TestDesk::with(|d| d.rate_limit = 3);
-    for _ in 0..3 {
-        assert_ne!(
-            desk.post_form("feedback", &[("topic", "other")])
-                .await
-                .status,
-            StatusCode::TOO_MANY_REQUESTS
-        );
+    // Forms sent back with errors, and a resent one, cost the owner nothing.
+    for _ in 0..5 {
+        let invalid = desk.post_form("feedback", &[("topic", "other")]).await;
+        assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let limited = desk.post_form("feedback", &[("topic", "other")]).await;
+    for description in [
+        "地库照明坏了好几盏，晚上很暗。",
+        "地库照明坏了好几盏，晚上很暗。",
+        "东门闸机反应很慢，早上排队。",
+        "垃圾房气味很大，影响开窗通风。",
+    ] {
+        let answer = desk.post_form("complaint", &complaint(description)).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{description}");
+    }
+    assert_eq!(desk.ticket_count().await, 3);
+    let limited = desk
+        .post_form(
+            "complaint",
+            &complaint("楼道里有人长期堆放杂物，影响通行。"),
+        )
+        .await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     let wait: u64 = limited
         .header("retry-after")
@@ -387,6 +463,13 @@ async fn too_many_submissions_from_one_client_wait_a_while() {
         .parse()
         .unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
+    assert!(
+        limited.body.contains("楼道里有人长期堆放杂物，影响通行。")
+            && limited.body.contains("秒后再试"),
+        "the form comes back with the owner's words and the wait: {}",
+        limited.body
+    );
+    assert_eq!(desk.ticket_count().await, 3);
 }
 
 #[tokio::test]

@@ -116,6 +116,12 @@ impl FormDefinition {
         if !errors.is_empty() {
             return Err(ValidationErrors { errors });
         }
+        Ok(self.decide(values))
+    }
+
+    /// Where checked `values` send the request: the routing choice's
+    /// category and department, the commitment, and its flags.
+    pub fn decide(&self, values: Vec<(String, String)>) -> Validated {
         let chosen = || {
             self.fields.iter().filter_map(|f| {
                 let value = values.iter().find(|(n, _)| *n == f.name)?;
@@ -129,7 +135,7 @@ impl FormDefinition {
         let commitment = chosen()
             .find_map(|c| c.commitment.clone())
             .unwrap_or_else(|| self.commitment.clone());
-        Ok(Validated {
+        Validated {
             category: routing.map(|c| c.value.clone()),
             auto_dispatch: routing.is_some_and(|c| c.auto_dispatch),
             serious: chosen().any(|c| c.serious),
@@ -137,7 +143,7 @@ impl FormDefinition {
             values,
             department,
             commitment,
-        })
+        }
     }
 }
 

@@ -8,7 +8,6 @@ mod receipt;
 mod reply;
 pub(crate) mod staff;
 mod submit;
-mod throttle;
 mod track;
 
 use std::sync::Arc;

@@ -16,7 +16,7 @@ use super::client::ClientKey;
 use super::intake;
 use super::reply::{self, Format};
 use crate::desk::{ActError, Desk};
-use crate::outgoing::{Delivery, Purpose};
+use crate::outgoing::{Delivery, Outgoing, Purpose};
 use crate::ticket::{Event, Status, Ticket, is_reference};
 
 type Address = Path<(String, String, String)>;
@@ -28,25 +28,46 @@ pub async fn receipt(
 ) -> Response {
     let format = Format::of(&headers);
     match opened(&desk, format, &kind, &reference, &key).await {
-        Ok(ticket) => page(&desk, format, &ticket, &key, StatusCode::OK, None).await,
+        Ok((ticket, messages)) => page(
+            &desk,
+            format,
+            &ticket,
+            &messages,
+            &key,
+            StatusCode::OK,
+            None,
+        ),
         Err(response) => response,
     }
 }
 
-/// The ticket the address opens, or the one answer for every address
-/// that opens nothing.
+/// The ticket the address opens with its messages (a stored one, or the
+/// honeypot's decoy), or the one answer for every address that opens
+/// nothing.
 async fn opened(
     desk: &Desk,
     format: Format,
     kind: &str,
     reference: &str,
     key: &str,
-) -> Result<Ticket, Response> {
-    if desk.forms.get(kind).is_none() || !is_reference(reference) || key.len() > 128 {
+) -> Result<(Ticket, Vec<Outgoing>), Response> {
+    let Some(form) = desk.forms.get(kind) else {
+        return Err(not_found(desk, format));
+    };
+    if !is_reference(reference) || key.len() > 128 {
         return Err(not_found(desk, format));
     }
     match desk.store.get(reference).await {
-        Ok(Some(ticket)) if ticket.kind == kind && ticket.opens_with(key) => Ok(ticket),
+        Ok(Some(ticket)) if ticket.kind == kind && ticket.opens_with(key) => {
+            let messages = desk.store.outgoing_of(reference).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "reading a ticket's alerts failed");
+                Vec::new()
+            });
+            Ok((ticket, messages))
+        }
+        Ok(None) => {
+            crate::decoy::open(desk, form, reference, key).ok_or_else(|| not_found(desk, format))
+        }
         Ok(_) => Err(not_found(desk, format)),
         Err(e) => {
             tracing::error!(error = %e, "reading a ticket failed");
@@ -132,7 +153,7 @@ pub async fn answer(
     }
     // The page as it is now, with what the owner chose kept.
     match opened(&desk, format, &kind, &reference, &key).await {
-        Ok(ticket) => {
+        Ok((ticket, messages)) => {
             let typed = AcceptanceView {
                 version: ticket.version,
                 solved: field("solved"),
@@ -141,7 +162,7 @@ pub async fn answer(
                 error: Some(message),
                 error_field: error_field.map(str::to_owned),
             };
-            page(&desk, format, &ticket, &key, status, Some(typed)).await
+            page(&desk, format, &ticket, &messages, &key, status, Some(typed))
         }
         Err(response) => response,
     }
@@ -149,14 +170,7 @@ pub async fn answer(
 
 /// What the owner of an emergency is told was done about it: only what
 /// the stored alerts show, so the page never promises a call nobody got.
-async fn duty_note(desk: &Desk, ticket: &Ticket) -> String {
-    let messages = match desk.store.outgoing_of(&ticket.reference).await {
-        Ok(messages) => messages,
-        Err(e) => {
-            tracing::warn!(error = %e, "reading a ticket's alerts failed");
-            return String::new();
-        }
-    };
+fn duty_note(desk: &Desk, messages: &[Outgoing]) -> String {
     let alerts: Vec<_> = messages
         .iter()
         .filter(|m| m.purpose == Purpose::Alert)
@@ -177,10 +191,11 @@ async fn duty_note(desk: &Desk, ticket: &Ticket) -> String {
     }
 }
 
-async fn page(
+fn page(
     desk: &Desk,
     format: Format,
     ticket: &Ticket,
+    messages: &[Outgoing],
     key: &str,
     status: StatusCode,
     typed: Option<AcceptanceView>,
@@ -216,7 +231,7 @@ async fn page(
         due_note,
         late,
         commitment,
-        duty_note: duty_note(desk, ticket).await,
+        duty_note: duty_note(desk, messages),
         status: ticket.status.label().to_owned(),
         finished: !ticket.status.is_open(),
         steps: ticket

@@ -109,10 +109,18 @@ pub fn too_many(format: Format, retry_after: u64) -> Response {
         format,
         StatusCode::TOO_MANY_REQUESTS,
         "too_many_requests",
-        &format!("提交过于频繁，请 {retry_after} 秒后再试。"),
+        &too_many_message(retry_after),
     );
+    self::retry_after(&mut response, retry_after);
+    response
+}
+
+pub fn too_many_message(retry_after: u64) -> String {
+    format!("提交过于频繁，请 {retry_after} 秒后再试；您填写的内容已保留。")
+}
+
+pub fn retry_after(response: &mut Response, seconds: u64) {
     response
         .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-    response
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
 }

@@ -18,6 +18,8 @@ use super::intake;
 use super::reply::{self, Format};
 use crate::desk::Desk;
 use crate::store::Created;
+use crate::throttle::Limit;
+use crate::ticket::Ticket;
 
 pub async fn submit(
     State(desk): State<Arc<Desk>>,
@@ -78,61 +80,82 @@ async fn handle(
         let none = forms::ValidationErrors::default();
         return (
             outcome("cross_site"),
-            rejected(desk, form, format, &submission, &none, true),
+            rejected(desk, form, format, &submission, &none, Refusal::CrossSite),
         );
     }
-    match rate_limited(desk, client).await {
-        Ok(None) => {}
-        Ok(Some(retry_after)) => {
-            return (
-                outcome("rate_limited"),
-                reply::too_many(format, retry_after),
-            );
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "rate limit check failed");
-            return (outcome("store_failed"), reply::unavailable(format));
-        }
-    }
-    if submission.is_spam(form) {
-        // A normal-looking answer, so a bot learns nothing; nothing stored.
-        let reference = crate::ticket::new_reference(
-            &form.reference_prefix,
-            desk.clock.local(desk.clock.now()),
-        )
-        .unwrap_or_default();
-        let key = crate::accounts::random_token().unwrap_or_default();
-        return (
-            outcome("honeypot"),
-            accepted(desk, form, format, &reference, &key, desk.clock.now(), None),
-        );
-    }
+    // A form sent back with its errors is not counted against the owner.
     let today = desk.clock.local(desk.clock.now()).date_naive();
     let valid = match form.validate_on(&submission, today) {
         Ok(valid) => valid,
         Err(errors) => {
             return (
                 outcome("invalid"),
-                rejected(desk, form, format, &submission, &errors, false),
+                rejected(desk, form, format, &submission, &errors, Refusal::Invalid),
             );
         }
     };
-    match desk.file(form, valid, submission.token()).await {
-        Ok((created, key)) => {
-            let ticket = created.ticket();
-            let name = match created {
-                Created::New(_) => "stored",
-                Created::Existing(_) => "repeat",
-            };
-            let response = accepted(
+    let limit = submissions_limit(desk, client);
+    match desk
+        .limiter
+        .check(&*desk.store, desk.clock.now(), &limit)
+        .await
+    {
+        Ok(None) => {}
+        Ok(Some(retry_after)) => {
+            let mut response = rejected(
                 desk,
                 form,
                 format,
-                &ticket.reference,
-                &key,
-                ticket.due_at,
-                Some(&ticket.urgency),
+                &submission,
+                &forms::ValidationErrors::default(),
+                Refusal::TooMany(retry_after),
             );
+            reply::retry_after(&mut response, retry_after);
+            return (outcome("rate_limited"), response);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "rate limit check failed");
+            return (outcome("store_failed"), reply::unavailable(format));
+        }
+    }
+    let counted = || async {
+        if let Err(e) = desk
+            .limiter
+            .record(&*desk.store, desk.clock.now(), &limit)
+            .await
+        {
+            tracing::warn!(error = %e, "counting a submission failed");
+        }
+    };
+    if submission.is_spam(form) {
+        // The answer an owner would get, its status page included, so a
+        // bot learns nothing; nothing is stored or sent.
+        return match crate::decoy::file(desk, form, &valid) {
+            Ok((ticket, key)) => {
+                counted().await;
+                (
+                    outcome("honeypot"),
+                    accepted(desk, form, format, &ticket, &key),
+                )
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "no randomness for a reference");
+                (outcome("store_failed"), reply::unavailable(format))
+            }
+        };
+    }
+    match desk.file(form, valid, submission.token()).await {
+        Ok((created, key)) => {
+            let name = match created {
+                Created::New(_) => {
+                    counted().await;
+                    "stored"
+                }
+                // A retry of a stored request is not counted again.
+                Created::Existing(_) => "repeat",
+            };
+            let ticket = created.ticket();
+            let response = accepted(desk, form, format, ticket, &key);
             (
                 Outcome {
                     name,
@@ -148,37 +171,46 @@ async fn handle(
     }
 }
 
-/// Counts this request in the client's current minute; `Some(seconds)`
-/// to wait when the limit is reached.
+/// How many requests one client may file in a sliding minute.
+pub(super) fn submissions_limit(desk: &Desk, client: &ClientKey) -> Limit {
+    Limit {
+        key: format!("rate#{}", client.0),
+        window: TimeDelta::minutes(1),
+        max: desk.rate_limit,
+    }
+}
+
+/// Counts this request in the client's sliding minute; `Some(seconds)` to
+/// wait when the limit is reached.
 pub(super) async fn rate_limited(
     desk: &Desk,
     client: &ClientKey,
 ) -> Result<Option<u64>, crate::store::StoreError> {
-    let key = format!("rate#{}", client.0);
-    super::throttle::over_limit(desk, &key, TimeDelta::minutes(1), desk.rate_limit).await
+    let limit = submissions_limit(desk, client);
+    desk.limiter
+        .hit(&*desk.store, desk.clock.now(), &limit)
+        .await
 }
 
 fn accepted(
     desk: &Desk,
     form: &forms::FormDefinition,
     format: Format,
-    reference: &str,
+    ticket: &Ticket,
     key: &str,
-    due: chrono::DateTime<chrono::Utc>,
-    urgency: Option<&str>,
 ) -> Response {
-    let receipt_url = desk.receipt_url(&form.kind, reference, key);
+    let receipt_url = desk.receipt_url(&form.kind, &ticket.reference, key);
     match format {
         Format::Json => {
-            let commitment = urgency
-                .and_then(|u| form.commitment_by_id(u))
+            let commitment = form
+                .commitment_by_id(&ticket.urgency)
                 .or_else(|| form.commitment_by_id(&form.commitment))
                 .map(|c| c.text.as_str())
                 .unwrap_or("");
             let body = json!({
-                "reference": reference,
-                "due": desk.clock.local(due).to_rfc3339(),
-                "due_display": format!("{} 前", desk.clock.display(due)),
+                "reference": ticket.reference,
+                "due": desk.clock.local(ticket.due_at).to_rfc3339(),
+                "due_display": format!("{} 前", desk.clock.display(ticket.due_at)),
                 "commitment": commitment,
                 "receipt_url": receipt_url,
             });
@@ -188,34 +220,54 @@ fn accepted(
     }
 }
 
-/// The form again with every value kept: 422 with each error beside its
-/// field, or, for a post from another site, 403 saying so at the top.
+/// Why a form comes back to the owner unfiled.
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    /// 422, each error beside its field.
+    Invalid,
+    /// 403: posted from another site's page.
+    CrossSite,
+    /// 429: too many from this client; seconds to wait.
+    TooMany(u64),
+}
+
+/// The form again with every value kept, the reason at the top (or each
+/// error beside its field), so nothing the owner typed is lost.
 fn rejected(
     desk: &Desk,
     form: &forms::FormDefinition,
     format: Format,
     submission: &Submission,
     errors: &forms::ValidationErrors,
-    cross_site: bool,
+    refusal: Refusal,
 ) -> Response {
-    let status = if cross_site {
-        StatusCode::FORBIDDEN
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
+    let (status, reason) = match refusal {
+        Refusal::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, None),
+        Refusal::CrossSite => (
+            StatusCode::FORBIDDEN,
+            Some(("提交来源", super::CROSS_SITE_MESSAGE.to_owned())),
+        ),
+        Refusal::TooMany(seconds) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(("提交次数", reply::too_many_message(seconds))),
+        ),
     };
-    match format {
-        Format::Json if cross_site => {
+    match (format, refusal) {
+        (Format::Json, Refusal::Invalid) => {
+            (status, Json(json!({ "errors": errors.errors }))).into_response()
+        }
+        (Format::Json, Refusal::CrossSite) => {
             reply::message(format, status, "cross_site", super::CROSS_SITE_MESSAGE)
         }
-        Format::Json => (status, Json(json!({ "errors": errors.errors }))).into_response(),
-        Format::Html => {
+        (Format::Json, Refusal::TooMany(seconds)) => reply::too_many(format, seconds),
+        (Format::Html, _) => {
             let action = format!("{}/forms/{}", desk.config.desk_endpoint(), form.kind);
             let mut view = FormView::with_errors(form, action, submission, errors);
-            if cross_site && let Some(first) = view.fields.first() {
+            if let (Some((label, message)), Some(first)) = (&reason, view.fields.first()) {
                 view.errors.push(forms::ErrorView {
                     id: first.id.clone(),
-                    label: "提交来源",
-                    message: super::CROSS_SITE_MESSAGE,
+                    label,
+                    message,
                 });
             }
             match desk

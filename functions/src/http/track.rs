@@ -16,9 +16,9 @@ use serde::Serialize;
 use super::client::ClientKey;
 use super::intake;
 use super::reply::{self, Format};
-use super::throttle::over_limit;
 use crate::accounts;
 use crate::desk::Desk;
+use crate::throttle::over_limit;
 use crate::ticket::is_reference;
 
 /// Lookups allowed per client in a window.

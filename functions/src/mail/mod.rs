@@ -4,6 +4,7 @@
 mod compose;
 mod messages;
 mod outbox;
+#[cfg(feature = "aws")]
 mod ses;
 mod smtp;
 
@@ -11,6 +12,7 @@ use async_trait::async_trait;
 
 pub use compose::{Composer, DeskEmail};
 pub use outbox::Outbox;
+#[cfg(feature = "aws")]
 pub use ses::Ses;
 pub use smtp::Smtp;
 
@@ -20,6 +22,17 @@ pub enum MailError {
     Compose(String),
     #[error("cannot send the desk email: {0}")]
     Send(String),
+    /// The receiving side refused the message for good; sending it again
+    /// would be refused again.
+    #[error("the message was refused: {0}")]
+    Rejected(String),
+}
+
+impl MailError {
+    /// Whether trying again cannot help.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, MailError::Compose(_) | MailError::Rejected(_))
+    }
 }
 
 /// Sends one composed message. A transport may be asked to send the same

@@ -32,6 +32,16 @@ impl MailTransport for Ses {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| MailError::Send(format!("SES: {}", DisplayErrorContext(e))))
+            .map_err(|e| {
+                let refused = e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_message_rejected());
+                let text = format!("SES: {}", DisplayErrorContext(e));
+                if refused {
+                    MailError::Rejected(text)
+                } else {
+                    MailError::Send(text)
+                }
+            })
     }
 }

@@ -29,6 +29,12 @@ impl MailTransport for Smtp {
             .send(message.clone())
             .await
             .map(|_| ())
-            .map_err(|e| MailError::Send(format!("SMTP: {e}")))
+            .map_err(|e| {
+                if e.is_permanent() {
+                    MailError::Rejected(format!("SMTP: {e}"))
+                } else {
+                    MailError::Send(format!("SMTP: {e}"))
+                }
+            })
     }
 }

@@ -75,6 +75,7 @@ use crate::ticket::{Event, MailPurpose, MailState, Status, Ticket};
 const TICKET: &str = "TICKET";
 const SUBMISSION: &str = "SUBMISSION";
 const RATE: &str = "RATE";
+const SECRET: &str = "SECRET";
 const SESSION: &str = "SESSION";
 pub const STATUS_INDEX: &str = "by-status-due";
 pub const DEPARTMENT_INDEX: &str = "by-department-due";
@@ -277,6 +278,10 @@ impl DynamoStore {
 
     fn staff_partition(&self) -> String {
         format!("STAFF#{}", self.estate)
+    }
+
+    fn secret_partition(&self) -> String {
+        format!("SECRET#{}", self.estate)
     }
 
     /// The attributes a workflow change may alter, with the index keys that
@@ -683,6 +688,7 @@ fn outgoing_from(item: &Item) -> Result<Outgoing, StoreError> {
         delivery: match text(item, "delivery")?.as_str() {
             "owed" => Delivery::Owed,
             "sent" => Delivery::Sent,
+            "failed" => Delivery::Failed(text(item, "dropped_why").unwrap_or_default()),
             _ => Delivery::Dropped(text(item, "dropped_why").unwrap_or_default()),
         },
     })
@@ -1012,6 +1018,10 @@ impl TicketStore for DynamoStore {
                 format!("SET delivery = :d, dropped_why = :why {settled}"),
                 vec![(":d", s("dropped")), (":why", s(why))],
             ),
+            Settle::GaveUp(error) => (
+                format!("SET delivery = :d, dropped_why = :why, attempts = attempts + :one {settled}"),
+                vec![(":d", s("failed")), (":why", s(error)), (":one", n(1))],
+            ),
             Settle::Retry { error, next } => (
                 "SET attempts = attempts + :one, last_error = :error, not_before = :next, gsi2sk = :sort REMOVE claimed_until".to_owned(),
                 vec![
@@ -1076,6 +1086,29 @@ impl TicketStore for DynamoStore {
             .transpose()?
             .unwrap_or(1);
         Ok(hits as u32)
+    }
+
+    async fn read_hits(&self, window: &str) -> Result<u32, StoreError> {
+        self.get_item(key(format!("RATE#{window}"), RATE))
+            .await?
+            .map(|item| number(&item, "hits"))
+            .transpose()
+            .map(|hits| hits.unwrap_or(0) as u32)
+    }
+
+    async fn installation_secret(&self) -> Result<String, StoreError> {
+        let fresh = crate::accounts::random_token()
+            .map_err(|e| StoreError::Backend(format!("no randomness for a secret: {e}")))?;
+        let mut item = key(self.secret_partition(), SECRET);
+        item.insert("secret".into(), s(fresh));
+        // The first instance to ask writes it; every other reads that one.
+        self.put_item(item, Some("attribute_not_exists(pk)"))
+            .await?;
+        let stored = self
+            .get_item(key(self.secret_partition(), SECRET))
+            .await?
+            .ok_or_else(|| StoreError::Backend("the installation secret was not kept".into()))?;
+        text(&stored, "secret")
     }
 
     async fn put_staff(&self, staff: &Staff, replace: bool) -> Result<(), StoreError> {

@@ -1,12 +1,14 @@
 //! Where tickets are kept: one interface, an embedded SQLite store for one
-//! machine, and (on AWS) DynamoDB.
+//! machine, and (on AWS, with the `aws` feature) DynamoDB.
 
+#[cfg(feature = "aws")]
 mod dynamodb;
 mod sqlite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
+#[cfg(feature = "aws")]
 pub use dynamodb::{DynamoStore, MAIL_INDEX, STATUS_INDEX};
 pub use sqlite::SqliteStore;
 
@@ -295,6 +297,14 @@ pub trait TicketStore: Send + Sync {
     /// and returns the count so far. The key names the window, so counts
     /// never depend on old entries being deleted.
     async fn count_hit(&self, key: &str, window_end: DateTime<Utc>) -> Result<u32, StoreError>;
+
+    /// The count under `key` so far, counting nothing (0 when none).
+    async fn read_hits(&self, key: &str) -> Result<u32, StoreError>;
+
+    /// A secret of this installation, made on first use and kept by the
+    /// store so every instance of the desk shares it: it keys the hashes
+    /// of client addresses and the honeypot's receipts.
+    async fn installation_secret(&self) -> Result<String, StoreError>;
 
     /// Adds an account (`AccountExists` if the username is taken), or with
     /// `replace` overwrites the one of that username.

@@ -68,6 +68,10 @@ CREATE TABLE IF NOT EXISTS outgoing (
 );
 CREATE INDEX IF NOT EXISTS outgoing_owed ON outgoing (not_before) WHERE delivery = 'owed';
 CREATE INDEX IF NOT EXISTS outgoing_by_ticket ON outgoing (reference, id);
+CREATE TABLE IF NOT EXISTS settings (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS rate_limits (
     key        TEXT PRIMARY KEY,
     count      INTEGER NOT NULL,
@@ -362,6 +366,7 @@ fn outgoing_from_row(row: &Row<'_>) -> rusqlite::Result<Outgoing> {
         delivery: match delivery.as_str() {
             "owed" => Delivery::Owed,
             "sent" => Delivery::Sent,
+            "failed" => Delivery::Failed(row.get::<_, Option<String>>(9)?.unwrap_or_default()),
             _ => Delivery::Dropped(row.get::<_, Option<String>>(9)?.unwrap_or_default()),
         },
     })
@@ -664,12 +669,13 @@ impl TicketStore for SqliteStore {
                 conn.execute(
                     "UPDATE outgoing SET delivery = ?1, dropped_why = ?2, attempts = attempts + ?3, \
                      last_error = NULL, secret = NULL, claimed_until = NULL WHERE id = ?4",
-                    params![delivery, why, i64::from(delivery == "sent"), id],
+                    params![delivery, why, i64::from(delivery != "dropped"), id],
                 )
             };
             match &how {
                 Settle::Sent => done("sent", None),
                 Settle::Dropped(why) => done("dropped", Some(why)),
+                Settle::GaveUp(error) => done("failed", Some(error)),
                 Settle::Retry { error, next } => conn.execute(
                     "UPDATE outgoing SET attempts = attempts + 1, last_error = ?1, not_before = ?2, \
                      claimed_until = NULL WHERE id = ?3",
@@ -817,6 +823,38 @@ impl TicketStore for SqliteStore {
                 .map_err(backend)?;
             }
             Ok(count as u32)
+        })
+        .await
+    }
+
+    async fn read_hits(&self, key: &str) -> Result<u32, StoreError> {
+        let key = key.to_owned();
+        self.with(move |conn| {
+            conn.query_row("SELECT count FROM rate_limits WHERE key = ?1", [key], |r| {
+                r.get::<_, i64>(0)
+            })
+            .optional()
+            .map_err(backend)
+            .map(|count| count.unwrap_or(0) as u32)
+        })
+        .await
+    }
+
+    async fn installation_secret(&self) -> Result<String, StoreError> {
+        let fresh = crate::accounts::random_token()
+            .map_err(|e| StoreError::Backend(format!("no randomness for a secret: {e}")))?;
+        self.with(move |conn| {
+            conn.execute(
+                "INSERT OR IGNORE INTO settings (name, value) VALUES ('installation_secret', ?1)",
+                [fresh],
+            )
+            .map_err(backend)?;
+            conn.query_row(
+                "SELECT value FROM settings WHERE name = 'installation_secret'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(backend)
         })
         .await
     }

@@ -18,13 +18,13 @@ use serde_json::json;
 use super::super::client::ClientKey;
 use super::super::intake;
 use super::super::reply::{self, Format};
-use super::super::throttle::over_limit;
 use super::session::{
     self, CSRF_FIELD, SESSION_COOKIE, SIGNIN_COOKIE, SignedIn, cookie_value, set_cookie, staff_url,
 };
 use super::views;
 use crate::accounts::{self, Session};
 use crate::desk::Desk;
+use crate::throttle::over_limit;
 
 /// Attempts allowed in one window, per account and per client.
 const PER_ACCOUNT: u32 = 5;

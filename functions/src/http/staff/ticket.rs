@@ -59,12 +59,15 @@ fn message_view(desk: &Desk, m: &Outgoing) -> MessageView {
         state: match &m.delivery {
             Delivery::Sent => "已发送".to_owned(),
             Delivery::Dropped(_) => "无需发送".to_owned(),
+            Delivery::Failed(_) => "发送失败，已停止重试，请电话联系".to_owned(),
             Delivery::Owed if m.attempts > 0 => format!("发送失败 {} 次，正在重试", m.attempts),
             Delivery::Owed => format!("待发送（{} 起）", desk.clock.display(m.not_before)),
         },
-        error: (m.delivery == Delivery::Owed)
-            .then(|| m.last_error.clone())
-            .flatten(),
+        error: match &m.delivery {
+            Delivery::Owed => m.last_error.clone(),
+            Delivery::Failed(error) => Some(error.clone()),
+            _ => None,
+        },
     }
 }
 

@@ -5,7 +5,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_sns::error::DisplayErrorContext;
+
+#[cfg(feature = "aws")]
+mod sns;
+#[cfg(feature = "aws")]
+pub use sns::Sns;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AlertError {
@@ -63,6 +67,10 @@ pub struct Webhook {
 
 impl Webhook {
     pub fn new(url: &str, format: WebhookFormat) -> Result<Webhook, AlertError> {
+        // reqwest is built without a crypto provider of its own: it takes
+        // the process's, ring, the one lettre and the AWS client use. An
+        // error only says one is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(5))
@@ -110,35 +118,6 @@ impl AlertChannel for Webhook {
             }
         }
         Ok(())
-    }
-}
-
-/// SMS to the phones subscribed to an SNS topic.
-pub struct Sns {
-    client: aws_sdk_sns::Client,
-    topic_arn: String,
-}
-
-impl Sns {
-    pub fn new(client: aws_sdk_sns::Client, topic_arn: &str) -> Sns {
-        Sns {
-            client,
-            topic_arn: topic_arn.to_owned(),
-        }
-    }
-}
-
-#[async_trait]
-impl AlertChannel for Sns {
-    async fn send(&self, text: &str) -> Result<(), AlertError> {
-        self.client
-            .publish()
-            .topic_arn(&self.topic_arn)
-            .message(text)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| AlertError::Sms(DisplayErrorContext(e).to_string()))
     }
 }
 
