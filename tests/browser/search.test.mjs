@@ -356,7 +356,11 @@ browserTest('serve keeps the index current: a new word is found after an edit', 
   const deadline = Date.now() + 15_000;
   let found = [];
   while (Date.now() < deadline) {
-    found = await results(page, '翠湖通');
+    // serve's live reload may abort a navigation made while it rebuilds.
+    found = await results(page, '翠湖通').catch(e => {
+      if (!/ERR_ABORTED/.test(e.message)) throw e;
+      return [];
+    });
     if (found.length) break;
     await sleep(300);
   }
