@@ -114,7 +114,15 @@ fn every_page_is_indexed_and_every_page_with_a_word_is_found() {
         "計畫 is folded as a phrase"
     );
     let mut checked = 0;
-    for word in ["押金", "物业费", "电梯", "停水", "缴费", "装修押金", phrase_only] {
+    for word in [
+        "押金",
+        "物业费",
+        "电梯",
+        "停水",
+        "缴费",
+        "装修押金",
+        phrase_only,
+    ] {
         let folded = fold.fold(word);
         let having: BTreeSet<u32> = (0..index.docs.len() as u32)
             .filter(|&i| doc_text(fold, &index.docs[i as usize]).contains(&folded))
@@ -136,7 +144,10 @@ fn every_page_is_indexed_and_every_page_with_a_word_is_found() {
             }
         });
         let found = found.unwrap_or_default();
-        assert!(word != phrase_only || !having.is_empty(), "计划 is in the fixture");
+        assert!(
+            word != phrase_only || !having.is_empty(),
+            "计划 is in the fixture"
+        );
         assert!(
             having.is_subset(&found),
             "{word}: {having:?} not all in {found:?}"
