@@ -22,7 +22,7 @@
 //! files by first character), so the two sides cannot fold a text
 //! differently.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
 
 use ferrous_opencc::OpenCC;
@@ -58,6 +58,8 @@ pub struct FoldTable {
     phrases: HashMap<String, String>,
     /// The longest phrase, in characters.
     longest: usize,
+    /// The first characters of phrases: elsewhere no phrase is looked up.
+    starts: HashSet<char>,
 }
 
 static OPENCC_TABLE: OnceLock<Result<FoldTable, String>> = OnceLock::new();
@@ -116,6 +118,7 @@ impl FoldTable {
             }
         }
         table.longest = phrases.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+        table.starts = phrases.keys().filter_map(|k| k.chars().next()).collect();
         table.phrases = phrases;
         Ok(table)
     }
@@ -135,6 +138,7 @@ impl FoldTable {
         for (from, to) in phrases {
             self.phrases.insert((*from).to_owned(), (*to).to_owned());
             self.longest = self.longest.max(from.chars().count());
+            self.starts.extend(from.chars().next());
         }
         self
     }
@@ -151,7 +155,12 @@ impl FoldTable {
         let mut out = String::with_capacity(normal.len());
         let mut i = 0;
         'text: while i < chars.len() {
-            let longest = self.longest.min(chars.len() - i);
+            let c = chars[i].1;
+            let longest = if self.starts.contains(&c) {
+                self.longest.min(chars.len() - i)
+            } else {
+                0
+            };
             for len in (2..=longest).rev() {
                 let end = chars.get(i + len).map_or(normal.len(), |&(at, _)| at);
                 if let Some((key, to)) = self.phrases.get_key_value(&normal[chars[i].0..end]) {
@@ -161,7 +170,6 @@ impl FoldTable {
                     continue 'text;
                 }
             }
-            let c = chars[i].1;
             match self.map.get(&c) {
                 Some(to) => out.push_str(to),
                 None => out.push(c),
