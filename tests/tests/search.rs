@@ -82,6 +82,10 @@ fn doc_text(fold: &FoldTable, doc: &serde_json::Value) -> String {
 #[test]
 fn every_page_is_indexed_and_every_page_with_a_word_is_found() {
     let site = FixtureSite::new("basic");
+    // A Simplified word that a Traditional query finds only as a phrase.
+    site.edit("content/fees/payment.md", |text| {
+        text + "\n缴费计划见通知。\n"
+    });
     let out = site.scratch().join("out");
     let summary = build(&options(site.root(), &out)).expect("the site builds");
     let index = read_index(&out);
