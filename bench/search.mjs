@@ -37,7 +37,25 @@ for (let i = 0; i + 1 < pairs.length; i += 2) table.set(pairs[i], pairs[i + 1]);
 for (const k in meta.fold_long) table.set(k, meta.fold_long[k]);
 const CJK = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\u{20000}-\u{323af}]/u;
 const keep = c => CJK.test(c) || /\p{Alphabetic}|\p{N}/u.test(c);
-const fold = s => Array.from(s.normalize('NFKC').toLowerCase()).map(c => table.get(c) ?? c).join('');
+// The phrases of the folding (all of them), longest first, as fold.rs.
+const phrases = new Map();
+for (const f of fs.existsSync(path.join(dir, 'p')) ? fs.readdirSync(path.join(dir, 'p')) : []) {
+  for (const [k, v] of Object.entries(JSON.parse(fs.readFileSync(path.join(dir, 'p', f), 'utf8')))) phrases.set(k, v);
+}
+const longest = Math.max(1, ...[...phrases.keys()].map(k => Array.from(k).length));
+const starts = new Set([...phrases.keys()].map(k => Array.from(k)[0]));
+const fold = s => {
+  const cs = Array.from(s.normalize('NFKC').toLowerCase());
+  let out = '';
+  for (let i = 0; i < cs.length;) {
+    let n = starts.has(cs[i]) ? Math.min(longest, cs.length - i) : 1, to;
+    for (; n > 1; n--) if ((to = phrases.get(cs.slice(i, i + n).join(''))) !== undefined) break;
+    if (n < 2) { n = 1; to = table.get(cs[i]) ?? cs[i]; }
+    out += to;
+    i += n;
+  }
+  return out;
+};
 const compact = s => Array.from(s).filter(keep).join('');
 const docs = [];
 for (let i = 0; i < meta.docs; i++) {

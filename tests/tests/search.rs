@@ -82,6 +82,10 @@ fn doc_text(fold: &FoldTable, doc: &serde_json::Value) -> String {
 #[test]
 fn every_page_is_indexed_and_every_page_with_a_word_is_found() {
     let site = FixtureSite::new("basic");
+    // A Simplified word that a Traditional query finds only as a phrase.
+    site.edit("content/fees/payment.md", |text| {
+        text + "\n缴费计划见通知。\n"
+    });
     let out = site.scratch().join("out");
     let summary = build(&options(site.root(), &out)).expect("the site builds");
     let index = read_index(&out);
@@ -106,8 +110,23 @@ fn every_page_is_indexed_and_every_page_with_a_word_is_found() {
     // Recall: for each word, every page whose text has it is in the
     // postings of every one of its terms.
     let fold = FoldTable::opencc().unwrap();
+    // 計畫 finds 计划 only as a phrase: 畫 alone folds to 画.
+    let phrase_only = "計畫";
+    assert_ne!(
+        fold.fold("計") + &fold.fold("畫"),
+        fold.fold(phrase_only),
+        "計畫 is folded as a phrase"
+    );
     let mut checked = 0;
-    for word in ["押金", "物业费", "电梯", "停水", "缴费", "装修押金"] {
+    for word in [
+        "押金",
+        "物业费",
+        "电梯",
+        "停水",
+        "缴费",
+        "装修押金",
+        phrase_only,
+    ] {
         let folded = fold.fold(word);
         let having: BTreeSet<u32> = (0..index.docs.len() as u32)
             .filter(|&i| doc_text(fold, &index.docs[i as usize]).contains(&folded))
@@ -129,6 +148,10 @@ fn every_page_is_indexed_and_every_page_with_a_word_is_found() {
             }
         });
         let found = found.unwrap_or_default();
+        assert!(
+            word != phrase_only || !having.is_empty(),
+            "计划 is in the fixture"
+        );
         assert!(
             having.is_subset(&found),
             "{word}: {having:?} not all in {found:?}"

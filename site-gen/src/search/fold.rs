@@ -2,19 +2,27 @@
 //!
 //! `fold(text)` is, in order: Unicode NFKC (full-width letters, digits and
 //! punctuation become half-width, compatibility ideographs become unified
-//! ones), full lower case, then each character through the folding table:
-//! Hong Kong and Taiwan variants to standard Traditional, then Traditional
-//! to Simplified, as OpenCC's `hk2s` and `tw2s` conversions of that one
-//! character give it (the dictionaries ferrous-opencc carries).
+//! ones), full lower case, then OpenCC's Traditional → Simplified
+//! conversion as a table: at each character, the longest phrase of the
+//! phrase table that starts there, else the character's own entry.
 //!
-//! The table is character by character, never phrase by phrase: the
-//! browser applies exactly the same table (emitted into the index, cut down
-//! to what can change a match on this site), so the two sides cannot cut
-//! or fold a text differently. What phrase-level conversion would add
-//! (a character with two Simplified readings, 乾 as 干 or 乾) is left to
-//! the synonym table, which is data.
+//! - Characters: Hong Kong and Taiwan variants to standard Traditional,
+//!   then Traditional to Simplified, as OpenCC's `hk2s` and `tw2s`
+//!   conversions of that one character give it (the dictionaries
+//!   ferrous-opencc carries).
+//! - Phrases: the keys of OpenCC's phrase lists for those conversions
+//!   (`HKVariantsRevPhrases`, `TWVariantsRevPhrases`, `TSPhrases`, copied
+//!   from the ferrous-opencc package by `build.rs`), each mapped to what
+//!   `hk2s` then `tw2s` make of it, where that differs from the characters'
+//!   fold: 回覆 → 回复 (覆 alone stays 覆), 一目瞭然 → 一目了然, 乾坤 stays
+//!   乾坤 (乾 alone is 干).
+//!
+//! The browser applies exactly these tables (emitted into the index: the
+//! characters cut to what can change a match on this site, the phrases in
+//! files by first character), so the two sides cannot fold a text
+//! differently.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
 
 use ferrous_opencc::OpenCC;
@@ -34,10 +42,24 @@ const PROBED: [(u32, u32); 6] = [
     (0x30000, 0x323AF),
 ];
 
-/// Character → what it folds to, for every character that changes.
+/// OpenCC's phrase lists, as `build.rs` copied them: `key<TAB>values`.
+const PHRASE_LISTS: [&str; 3] = [
+    include_str!(concat!(env!("OUT_DIR"), "/HKVariantsRevPhrases.txt")),
+    include_str!(concat!(env!("OUT_DIR"), "/TWVariantsRevPhrases.txt")),
+    include_str!(concat!(env!("OUT_DIR"), "/TSPhrases.txt")),
+];
+
+/// Character → what it folds to, for every character that changes, and
+/// phrase → what it folds to, for every phrase whose fold is not its
+/// characters' fold.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FoldTable {
     map: HashMap<char, String>,
+    phrases: HashMap<String, String>,
+    /// The longest phrase, in characters.
+    longest: usize,
+    /// The first characters of phrases: elsewhere no phrase is looked up.
+    starts: HashSet<char>,
 }
 
 static OPENCC_TABLE: OnceLock<Result<FoldTable, String>> = OnceLock::new();
@@ -53,7 +75,8 @@ impl FoldTable {
     }
 
     /// Converts each probed character alone with `hk2s` and then `tw2s`
-    /// and keeps those that change.
+    /// and keeps those that change; then each phrase of OpenCC's lists,
+    /// keeping those that fold otherwise than their characters.
     fn probe() -> Result<FoldTable, ferrous_opencc::error::OpenCCError> {
         let hk = OpenCC::from_config(BuiltinConfig::Hk2s)?;
         let tw = OpenCC::from_config(BuiltinConfig::Tw2s)?;
@@ -74,7 +97,30 @@ impl FoldTable {
                 }
             }
         }
-        Ok(FoldTable { map })
+        let mut table = FoldTable {
+            map,
+            ..FoldTable::default()
+        };
+        let keys = PHRASE_LISTS.iter().flat_map(|list| {
+            list.lines()
+                .filter(|l| !l.starts_with('#'))
+                .filter_map(|l| l.split('\t').next())
+        });
+        let mut phrases = HashMap::new();
+        for key in keys {
+            // Keys NFKC or lower case would change can never be met.
+            if key.chars().count() < 2 || key.nfkc().collect::<String>().to_lowercase() != key {
+                continue;
+            }
+            let folded = tw.convert(&hk.convert(key));
+            if folded != table.fold(key) {
+                phrases.insert(key.to_owned(), folded);
+            }
+        }
+        table.longest = phrases.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+        table.starts = phrases.keys().filter_map(|k| k.chars().next()).collect();
+        table.phrases = phrases;
+        Ok(table)
     }
 
     /// A table of the given pairs, for tests.
@@ -82,20 +128,72 @@ impl FoldTable {
     pub fn from_pairs(pairs: &[(char, &str)]) -> FoldTable {
         FoldTable {
             map: pairs.iter().map(|(c, s)| (*c, (*s).to_owned())).collect(),
+            ..FoldTable::default()
         }
     }
 
-    /// Folds `text`: NFKC, lower case, then the table.
+    /// The same with phrases, for tests.
+    #[cfg(test)]
+    pub fn with_phrases(mut self, phrases: &[(&str, &str)]) -> FoldTable {
+        for (from, to) in phrases {
+            self.phrases.insert((*from).to_owned(), (*to).to_owned());
+            self.longest = self.longest.max(from.chars().count());
+            self.starts.extend(from.chars().next());
+        }
+        self
+    }
+
+    /// Folds `text`: NFKC, lower case, then the tables.
     pub fn fold(&self, text: &str) -> String {
+        self.fold_noting(text, |_| {})
+    }
+
+    /// Folds `text`, calling `used` with each phrase applied.
+    pub fn fold_noting<'t>(&'t self, text: &str, mut used: impl FnMut(&'t str)) -> String {
         let normal: String = text.nfkc().collect::<String>().to_lowercase();
+        let chars: Vec<(usize, char)> = normal.char_indices().collect();
         let mut out = String::with_capacity(normal.len());
-        for c in normal.chars() {
+        let mut i = 0;
+        'text: while i < chars.len() {
+            let c = chars[i].1;
+            let longest = if self.starts.contains(&c) {
+                self.longest.min(chars.len() - i)
+            } else {
+                0
+            };
+            for len in (2..=longest).rev() {
+                let end = chars.get(i + len).map_or(normal.len(), |&(at, _)| at);
+                if let Some((key, to)) = self.phrases.get_key_value(&normal[chars[i].0..end]) {
+                    out.push_str(to);
+                    used(key);
+                    i += len;
+                    continue 'text;
+                }
+            }
             match self.map.get(&c) {
                 Some(to) => out.push_str(to),
                 None => out.push(c),
             }
+            i += 1;
         }
         out
+    }
+
+    /// The phrases, grouped by their first character, for the browser.
+    /// Sorted, so the same site gives the same bytes.
+    pub fn phrases_by_start(&self) -> BTreeMap<char, BTreeMap<&str, &str>> {
+        let mut out: BTreeMap<char, BTreeMap<&str, &str>> = BTreeMap::new();
+        for (from, to) in &self.phrases {
+            if let Some(first) = from.chars().next() {
+                out.entry(first).or_default().insert(from, to);
+            }
+        }
+        out
+    }
+
+    /// What `phrase` folds to, if it is a phrase of the table.
+    pub fn phrase(&self, phrase: &str) -> Option<&str> {
+        self.phrases.get(phrase).map(String::as_str)
     }
 
     /// The part of the table the browser needs for this site: characters
@@ -138,6 +236,12 @@ mod tests {
         assert_eq!(fold("裏面"), "里面");
         assert_eq!(fold("裡面"), "里面");
         assert_eq!(fold("頭髮"), "头发");
+        // Phrases: 覆 alone stays, 回覆 is 回复; 乾 alone is 干, 乾坤 stays.
+        assert_eq!(fold("覆"), "覆");
+        assert_eq!(fold("請回覆"), "请回复");
+        assert_eq!(fold("乾淨"), "干净");
+        assert_eq!(fold("乾坤"), "乾坤");
+        assert_eq!(fold("一目瞭然"), "一目了然");
         // Simplified text is left as it is.
         assert_eq!(fold("物业服务中心"), "物业服务中心");
     }
@@ -160,6 +264,23 @@ mod tests {
         assert_eq!(cut.get(&'電').map(String::as_str), Some("电"));
         assert!(cut.contains_key(&'梯') || !table.map.contains_key(&'梯'));
         assert!(!cut.contains_key(&'裝'));
+    }
+
+    #[test]
+    fn the_longest_phrase_wins_and_phrases_do_not_overlap() {
+        let table = FoldTable::from_pairs(&[('覆', "复")]).with_phrases(&[
+            ("ab", "xy"),
+            ("abc", "123"),
+            ("cd", "zz"),
+        ]);
+        assert_eq!(table.fold("abcd"), "123d");
+        assert_eq!(table.fold("abd"), "xyd");
+        assert_eq!(table.fold("xcd覆"), "xzz复");
+        let mut used = Vec::new();
+        table.fold_noting("ab abc", |k| used.push(k));
+        assert_eq!(used, ["ab", "abc"]);
+        let by_start = table.phrases_by_start();
+        assert_eq!(by_start[&'a'].len(), 2);
     }
 
     #[test]

@@ -6,7 +6,12 @@
 //! search/<id>/t/<k>.bin    bigrams and words whose hash is k (mod shards)
 //! search/<id>/u/<k>.bin    single characters, likewise
 //! search/<id>/d/<n>.json   page n: address, title, section, text by heading
+//! search/<id>/p/<x>.json   the folding's phrases that start with U+<x>
 //! ```
+//!
+//! The browser fetches a phrase file only for a query with its first
+//! character (`meta.json` lists them); a page file carries the phrases its
+//! own text was folded with, so the browser folds it as the index did.
 //!
 //! A shard is a sequence of entries, sorted by term:
 //! `varint term length, term (UTF-8), varint postings, postings`; a posting
@@ -18,7 +23,7 @@
 //! against the text of the best results. `<id>` is a digest of all of it,
 //! so a cached script never mixes two builds' files.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -124,13 +129,26 @@ fn digest(parts: &[(String, Vec<u8>)]) -> String {
     format!("{:012x}", hash & 0xffff_ffff_ffff)
 }
 
-/// One page's terms with their impact and fields.
-fn page_terms(doc: &SearchDoc, fold: &FoldTable, avg_len: f64) -> Vec<(Key, u8, u8)> {
+/// One page's terms with their impact and fields, and the phrases its
+/// text was folded with.
+fn page_terms<'f>(
+    doc: &SearchDoc,
+    fold: &'f FoldTable,
+    avg_len: f64,
+) -> (Vec<(Key, u8, u8)>, BTreeSet<&'f str>) {
+    let mut used = BTreeSet::new();
     let mut counts: HashMap<Token<'_>, Counts> = HashMap::new();
-    let title = fold.fold(&doc.title);
+    let title = fold.fold_noting(&doc.title, |k| {
+        used.insert(k);
+    });
     tokens(&title, |t| counts.entry(t).or_default().title += 1);
-    let headings: Vec<String> = doc.blocks.iter().map(|b| fold.fold(&b.heading)).collect();
-    let bodies: Vec<String> = doc.blocks.iter().map(|b| fold.fold(&b.text)).collect();
+    let mut fold_all = |text: &str| {
+        fold.fold_noting(text, |k| {
+            used.insert(k);
+        })
+    };
+    let headings: Vec<String> = doc.blocks.iter().map(|b| fold_all(&b.heading)).collect();
+    let bodies: Vec<String> = doc.blocks.iter().map(|b| fold_all(&b.text)).collect();
     for heading in &headings {
         tokens(heading, |t| counts.entry(t).or_default().heading += 1);
     }
@@ -143,7 +161,7 @@ fn page_terms(doc: &SearchDoc, fold: &FoldTable, avg_len: f64) -> Vec<(Key, u8, 
         .map(|b| b.text.chars().count())
         .sum::<usize>() as f64;
     let norm = K1 * (1.0 - B + B * length / avg_len.max(1.0));
-    counts
+    let terms = counts
         .into_iter()
         .map(|(token, c)| {
             let weighted = f64::from(c.title * TITLE_WEIGHT + c.heading * HEADING_WEIGHT + c.body);
@@ -156,7 +174,8 @@ fn page_terms(doc: &SearchDoc, fold: &FoldTable, avg_len: f64) -> Vec<(Key, u8, 
                 fields,
             )
         })
-        .collect()
+        .collect();
+    (terms, used)
 }
 
 /// What `meta.json` says.
@@ -172,6 +191,8 @@ struct Meta<'a> {
     fold: String,
     /// Entries that fold one character into several.
     fold_long: BTreeMap<String, String>,
+    /// The first characters of phrases: each has a file `p/<hex>.json`.
+    phrase_starts: String,
     /// Groups of folded words that find each other.
     synonyms: &'a [Vec<String>],
 }
@@ -183,6 +204,9 @@ struct DocFile<'a> {
     section: &'a str,
     /// `[anchor, heading, text]` for the page's start and each heading.
     blocks: Vec<(&'a str, &'a str, &'a str)>,
+    /// The phrases the page's text was folded with (rarely any).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    phrases: BTreeMap<&'a str, &'a str>,
 }
 
 /// The files of the index under `search/<id>/`, with `<id>`.
@@ -210,12 +234,14 @@ pub fn build(
     let mut ids: HashMap<Key, u32> = HashMap::new();
     let mut lists: Vec<(Key, Postings)> = Vec::new();
     let mut postings = 0;
+    let mut phrases_of: Vec<BTreeSet<&str>> = Vec::with_capacity(docs.len());
     for (chunk_index, chunk) in docs.chunks(CHUNK).enumerate() {
-        let terms: Vec<Vec<(Key, u8, u8)>> = chunk
+        let terms: Vec<_> = chunk
             .par_iter()
             .map(|doc| page_terms(doc, fold, avg_len))
             .collect();
-        for (offset, page) in terms.into_iter().enumerate() {
+        for (offset, (page, used)) in terms.into_iter().enumerate() {
+            phrases_of.push(used);
             let doc = u32::try_from(chunk_index * CHUNK + offset)
                 .map_err(|_| SearchError::TooLarge("pages"))?;
             postings += page.len();
@@ -259,7 +285,15 @@ pub fn build(
     let unigram_shards = write_shards("u", singles, &mut files);
     let shards = write_shards("t", others, &mut files);
 
-    for (n, doc) in docs.iter().enumerate() {
+    let mut phrase_starts = String::new();
+    for (first, phrases) in fold.phrases_by_start() {
+        phrase_starts.push(first);
+        files.push((
+            format!("p/{:x}.json", u32::from(first)),
+            serde_json::to_vec(&phrases)?,
+        ));
+    }
+    for (n, (doc, used)) in docs.iter().zip(&phrases_of).enumerate() {
         let file = DocFile {
             url: &doc.url,
             title: &doc.title,
@@ -269,16 +303,21 @@ pub fn build(
                 .iter()
                 .map(|b| (b.anchor.as_str(), b.heading.as_str(), b.text.as_str()))
                 .collect(),
+            phrases: used
+                .iter()
+                .filter_map(|k| Some((*k, fold.phrase(k)?)))
+                .collect(),
         };
         files.push((format!("d/{n}.json"), serde_json::to_vec(&file)?));
     }
     let meta = Meta {
-        version: 1,
+        version: 2,
         docs: docs.len(),
         shards,
         unigram_shards,
         fold: pairs,
         fold_long: long,
+        phrase_starts,
         synonyms,
     };
     files.push(("meta.json".to_owned(), serde_json::to_vec(&meta)?));
@@ -440,6 +479,27 @@ pub mod tests {
         // The browser's table has 電 (电 is on the site), not 裝 → 装… which
         // is on the site too; both are.
         assert_eq!(meta["fold"], "裝装電电");
+    }
+
+    #[test]
+    fn phrases_are_in_files_by_first_character_and_pages_carry_their_own() {
+        let table = FoldTable::from_pairs(&[('覆', "覆")]).with_phrases(&[("回覆", "回复")]);
+        let docs = [
+            doc("回覆", "时间", "三日内回覆"),
+            doc("停水", "时间", "停水通知"),
+        ];
+        let built = build(&docs, &table, &[]).unwrap();
+        let file = |name: &str| -> serde_json::Value {
+            serde_json::from_slice(&built.files.iter().find(|f| f.0 == name).unwrap().1).unwrap()
+        };
+        assert_eq!(file("meta.json")["phrase_starts"], "回");
+        assert_eq!(file(&format!("p/{:x}.json", '回' as u32))["回覆"], "回复");
+        assert_eq!(file("d/0.json")["phrases"]["回覆"], "回复");
+        assert!(file("d/1.json").get("phrases").is_none());
+        // The page is indexed under the phrase's fold.
+        let terms = all_postings(&built, "t/");
+        assert_eq!(terms["回复"].len(), 1);
+        assert!(!terms.contains_key("回覆"));
     }
 
     #[test]

@@ -15,8 +15,9 @@ const CJK = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\
 const LETTER = /\p{Alphabetic}/u, DIGIT = /\p{N}/u;
 const kind = c => CJK.test(c) ? 1 : LETTER.test(c) ? 2 : DIGIT.test(c) ? 3 : 0;
 
-let meta, table;
-const shards = new Map(), docs = new Map();
+let meta, table, starts;
+const shards = new Map(), docs = new Map(), phrases = new Map(), phraseFiles = new Map();
+let longest = 0;
 const get = (url, how) => fetch(BASE + url).then(r => {
   if (!r.ok) throw new Error(url + ': ' + r.status);
   return r[how]();
@@ -25,15 +26,33 @@ const ready = () => meta ? Promise.resolve() : get('meta.json', 'json').then(m =
   const t = new Map(), pairs = Array.from(m.fold);
   for (let i = 0; i + 1 < pairs.length; i += 2) t.set(pairs[i], pairs[i + 1]);
   for (const k in m.fold_long) t.set(k, m.fold_long[k]);
-  table = t; meta = m;
+  table = t; meta = m; starts = new Set(m.phrase_starts);
 });
+const addPhrases = o => {
+  for (const k in o) { phrases.set(k, o[k]); longest = Math.max(longest, Array.from(k).length); }
+};
+const norm = s => s.normalize('NFKC').toLowerCase();
+// The phrase files of the characters of `s` that start a phrase: with
+// them, every phrase that can start in `s` is known.
+const phrasesFor = s => Promise.all([...new Set(norm(s))].filter(c => starts.has(c)).map(c => {
+  if (!phraseFiles.has(c)) phraseFiles.set(c, get('p/' + c.codePointAt(0).toString(16) + '.json', 'json').then(addPhrases));
+  return phraseFiles.get(c);
+}));
 
-// NFKC, lower case, then the table: fold.rs.
-const fold = s => {
-  let out = '';
-  for (const c of s.normalize('NFKC').toLowerCase()) out += table.get(c) ?? c;
+// fold.rs: at each character the longest known phrase, else the table.
+// cs: normalised characters; gives [folded, first, count] pieces.
+const foldPieces = cs => {
+  const out = [];
+  for (let i = 0; i < cs.length;) {
+    let n = starts.has(cs[i]) ? Math.min(longest, cs.length - i) : 1, to;
+    for (; n > 1; n--) if ((to = phrases.get(cs.slice(i, i + n).join(''))) !== undefined) break;
+    if (n < 2) { n = 1; to = table.get(cs[i]) ?? cs[i]; }
+    out.push([to, i, n]);
+    i += n;
+  }
   return out;
 };
+const fold = s => foldPieces(Array.from(norm(s))).map(p => p[0]).join('');
 const compact = s => Array.from(s).filter(c => kind(c)).join('');
 
 // tokens.rs: bigrams of CJK runs (the character alone for a run of one),
@@ -122,6 +141,7 @@ const parse = q => {
 const K1 = 1.2;
 const search = async q => {
   await ready();
+  await phrasesFor(q);
   const terms = parse(q);
   if (!terms.length) return { terms, hits: [] };
   const uniq = new Map();
@@ -163,8 +183,9 @@ const search = async q => {
 };
 const order = (a, b) => b.phrase - a.phrase || b.tier - a.tier || b.score - a.score || a.doc - b.doc;
 
+// A page file, with the phrases its text was folded with.
 const loadDoc = n => {
-  if (!docs.has(n)) docs.set(n, get('d/' + n + '.json', 'json'));
+  if (!docs.has(n)) docs.set(n, get('d/' + n + '.json', 'json').then(d => { addPhrases(d.phrases); return d; }));
   return docs.get(n);
 };
 
@@ -187,19 +208,20 @@ const place = (terms, d) => {
 };
 
 // The text of block `i` around the first match, with the matches marked.
-const excerpt = (text, phrases) => {
-  const chars = Array.from(text), at = [];
+const excerpt = (text, wanted) => {
+  const chars = Array.from(text), at = [], cs = [], src = [];
   let flat = '';
-  chars.forEach((c, i) => { for (const f of compact(fold(c))) { flat += f; at.push(i); } });
+  chars.forEach((c, i) => { for (const n of norm(c)) { cs.push(n); src.push(i); } });
+  for (const [to, i, n] of foldPieces(cs)) for (const f of compact(to)) { flat += f; at.push([src[i], src[i + n - 1]]); }
   const fl = Array.from(flat), marked = new Uint8Array(chars.length);
   let first = -1;
-  for (const p of phrases) {
+  for (const p of wanted) {
     const pl = Array.from(p).length;
     if (!pl) continue;
     for (let i = 0; i + pl <= fl.length; i++) {
       if (fl.slice(i, i + pl).join('') !== p) continue;
-      for (let j = at[i]; j <= at[i + pl - 1]; j++) marked[j] = 1;
-      if (first < 0 || at[i] < first) first = at[i];
+      for (let j = at[i][0]; j <= at[i + pl - 1][1]; j++) marked[j] = 1;
+      if (first < 0 || at[i][0] < first) first = at[i][0];
     }
   }
   const from = Math.max(0, (first < 0 ? 0 : first) - 30), to = Math.min(chars.length, from + 110);
@@ -287,5 +309,5 @@ const box = D.getElementById('site-search-q');
 if (box) box.value = input.value;
 run(input.value);
 // For the tests and the benchmark: the same folding the results use.
-window.siteSearch = { ready, fold: s => fold(s), tokens: s => tokens(fold(s)), search };
+window.siteSearch = { ready, phrasesFor, fold: s => fold(s), tokens: s => tokens(fold(s)), search };
 })();
