@@ -321,7 +321,7 @@ def cmd_generate(args) -> None:
         encoding="utf-8",
     )
     sections = plan_pages(rng, args.sections, args.per_section)
-    pages = args.sections * args.per_section
+    n_pages = args.sections * args.per_section
     home = [
         "---",
         'title: "业主服务手册"',
@@ -357,8 +357,8 @@ def cmd_generate(args) -> None:
             total_bytes += len(text.encode())
             (folder / page_name(j)).write_text(text, encoding="utf-8")
     print(
-        f"generated {pages} pages in {len(sections)} sections of {args.per_section}, "
-        f"{total_bytes / pages / 1024:.1f} KiB of Markdown per page on average, in {site}"
+        f"generated {n_pages} pages in {len(sections)} sections of {args.per_section}, "
+        f"{total_bytes / n_pages / 1024:.1f} KiB of Markdown per page on average, in {site}"
     )
 
 

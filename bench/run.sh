@@ -6,6 +6,7 @@
 #   bench/run.sh                      # 10x100, 100x100 and 10x1000
 #   bench/run.sh 100x100 10x1000      # shapes: SECTIONSxPAGES per section
 #   HUGO= bench/run.sh 10x100         # without the Hugo comparison
+#   SITE_GEN=old/site-gen bench/run.sh  # a binary built before, not built here
 #
 # Not run by CI: it takes minutes and its figures depend on the machine.
 # It fails only when a build fails; missed targets are reported, not fatal.
@@ -17,7 +18,7 @@ HELPER="$REPO/bench/corpus.py"
 # Cargo resolves a relative CARGO_TARGET_DIR against where it runs: $REPO.
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 [[ $TARGET_DIR == /* ]] || TARGET_DIR="$REPO/$TARGET_DIR"
-BIN="$TARGET_DIR/release/site-gen"
+BIN=${SITE_GEN:-$TARGET_DIR/release/site-gen}
 RUNS=3             # the first run warms the page cache; the best one counts
 RUN_TIMEOUT=600    # seconds for any one build; a hung build is a failure
 SERVE_PAGES=10000  # the serve target is stated for 10,000 pages
@@ -51,8 +52,11 @@ bounded() {
     if command -v timeout >/dev/null; then timeout "$@"; else shift; "$@"; fi
 }
 
-echo "== building site-gen (release) into $TARGET_DIR"
-(cd "$REPO" && bounded 1800 cargo build --release --quiet -p site-gen)
+if [[ -z ${SITE_GEN:-} ]]; then
+    echo "== building site-gen (release) into $TARGET_DIR"
+    (cd "$REPO" && bounded 1800 cargo build --release --quiet -p site-gen)
+fi
+echo "== site-gen: $BIN"
 
 # HUGO=/path/to/hugo picks a build; HUGO= (empty) skips the comparison.
 HUGO=${HUGO-$(command -v hugo || true)}

@@ -130,6 +130,12 @@ pub fn years(content: &Content, section: usize) -> Vec<(i32, Range<usize>)> {
     years
 }
 
+/// The address of a year of the notices archive below the section's
+/// address (both without the base path): `/notices/` → `/notices/2026/`.
+pub fn year_url(section_url: &str, year: i32) -> String {
+    format!("{section_url}{year}/")
+}
+
 /// Every list page of every section but the home page (which lists its
 /// own selection), `page_size` entries a page; a section without pages
 /// still has its page 1.
@@ -153,7 +159,7 @@ pub fn list_pages(content: &Content, page_size: usize) -> Vec<ListPage> {
         );
         if node.is_notices() {
             for (year, run) in years(content, i) {
-                let url = format!("{root_url}{year}/");
+                let url = year_url(&root_url, year);
                 let dir = root_dir.join(year.to_string());
                 paginate(&mut lists, (i, Some(year)), run, page_size, (&url, &dir));
             }

@@ -94,20 +94,37 @@ fn edits_in_a_big_section_rebuild_the_window_and_the_lists_as_a_full_build_would
     let site = FixtureSite::new("sections");
     let live = site.scratch().join("live");
     let (_, mut produced) = build_tracked(&options(site.root(), &live)).expect("the first build");
-    let modified = |file: &str| std::fs::metadata(live.join(file)).unwrap().modified().unwrap();
+    let modified = |file: &str| {
+        std::fs::metadata(live.join(file))
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
     let far = "guide/g12/index.html";
     let near = "guide/g07/index.html";
     let (far_before, near_before) = (modified(far), modified(near));
 
     // A title in the middle of the guide: its neighbours' windows and its
     // list page change; g12's window (g01, g09–g12) does not show it.
-    site.edit("content/guide/g06.md", |t| t.replace("指南第6篇", "指南第六篇"));
+    site.edit("content/guide/g06.md", |t| {
+        t.replace("指南第6篇", "指南第六篇")
+    });
     (_, produced) = rebuild(&options(site.root(), &live), &produced).expect("a title edit");
-    assert_eq!(modified(far), far_before, "a page whose window does not show the edit stays");
-    assert_ne!(modified(near), near_before, "a page whose window shows it is rendered again");
-    assert!(std::fs::read_to_string(live.join("guide/page/2/index.html"))
-        .unwrap()
-        .contains("指南第六篇"));
+    assert_eq!(
+        modified(far),
+        far_before,
+        "a page whose window does not show the edit stays"
+    );
+    assert_ne!(
+        modified(near),
+        near_before,
+        "a page whose window shows it is rendered again"
+    );
+    assert!(
+        std::fs::read_to_string(live.join("guide/page/2/index.html"))
+            .unwrap()
+            .contains("指南第六篇")
+    );
     assert_same_as_full_build(&site, &live);
 
     // Three new notices push the list onto a fourth page and 2026 onto a

@@ -27,7 +27,10 @@ fn texts(html: &str, css: &str) -> Vec<String> {
 }
 
 fn guide(numbers: impl IntoIterator<Item = usize>) -> Vec<String> {
-    numbers.into_iter().map(|n| format!("指南第{n}篇")).collect()
+    numbers
+        .into_iter()
+        .map(|n| format!("指南第{n}篇"))
+        .collect()
 }
 
 fn built() -> FixtureSite {
@@ -68,7 +71,13 @@ fn a_long_section_list_is_split_into_numbered_pages_with_rel_links() {
         .collect();
     assert_eq!(
         pager,
-        ["/guide/", "/guide/", "/guide/page/2/", "/guide/page/3/", "/guide/page/3/"]
+        [
+            "/guide/",
+            "/guide/",
+            "/guide/page/2/",
+            "/guide/page/3/",
+            "/guide/page/3/"
+        ]
     );
     assert_eq!(
         anchors(&middle, "nav.pagination a[aria-current=page]")[0].0,
@@ -134,7 +143,12 @@ fn the_notices_archive_is_browsed_by_year() {
     let y2025 = site.output("notices/2025/index.html");
     assert_eq!(
         texts(&y2025, "section .link-list li a"),
-        ["年末物业费缴纳提醒", "秋季消防演练", "二次供水清洗", "春季绿化修剪"]
+        [
+            "年末物业费缴纳提醒",
+            "秋季消防演练",
+            "二次供水清洗",
+            "春季绿化修剪"
+        ]
     );
     assert!(texts(&y2025, "h1")[0].starts_with("2025 年"));
     assert_eq!(
@@ -147,9 +161,15 @@ fn the_notices_archive_is_browsed_by_year() {
         texts(&y2026, "section .link-list li a"),
         ["停水通知", "快递柜迁移", "电梯更换公示", "业主大会筹备"]
     );
-    assert_eq!(anchors(&y2026, "link[rel=next]")[0].0, "/notices/2026/page/2/");
     assert_eq!(
-        texts(&site.output("notices/2026/page/2/index.html"), "section .link-list li a"),
+        anchors(&y2026, "link[rel=next]")[0].0,
+        "/notices/2026/page/2/"
+    );
+    assert_eq!(
+        texts(
+            &site.output("notices/2026/page/2/index.html"),
+            "section .link-list li a"
+        ),
         ["冬季管道防冻提示", "地下车库排水泵检修"]
     );
     assert!(!site.exists("public/notices/2024/index.html"));

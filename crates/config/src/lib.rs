@@ -344,7 +344,11 @@ impl Config {
         let lists = [
             ("page_size", self.lists.page_size, defaults.page_size),
             ("window", self.lists.window, defaults.window),
-            ("home_notices", self.lists.home_notices, defaults.home_notices),
+            (
+                "home_notices",
+                self.lists.home_notices,
+                defaults.home_notices,
+            ),
         ];
         for (key, value, example) in lists {
             if value == 0 {

@@ -15,8 +15,8 @@ pub use views::*;
 
 use crate::build::Site;
 use crate::content::Document;
-use crate::listing::{ListPage, Window, Windowed};
 use crate::diagnostics::{Diagnostic, Error};
+use crate::listing::{ListPage, Window, Windowed};
 use crate::markdown::table_of_contents;
 use crate::output::Sink;
 use crate::urls::ContentPath;
@@ -121,7 +121,10 @@ impl Links {
                     .into_iter()
                     .map(|(year, run)| YearLink {
                         year,
-                        url: format!("{base}{}{year}/", content.sections[n].doc.path.url()),
+                        url: format!(
+                            "{base}{}",
+                            crate::listing::year_url(&content.sections[n].doc.path.url(), year)
+                        ),
                         count: run.len(),
                     })
                     .collect()
@@ -167,24 +170,15 @@ pub fn write_site(
             Ok((file, digest))
         })
         .collect();
-    let mut produced = Produced::default();
-    for page in pages {
-        match page {
-            Ok((file, digest)) => {
-                produced.files.insert(file.clone());
-                produced.page_digests.insert(file, digest);
-            }
-            Err(problem) => problems.push(problem),
-        }
-    }
     problems.extend(write_home(site, &links, sink).err());
     let lists: Vec<Result<(PathBuf, u64), Diagnostic>> = site
         .listings
         .par_iter()
         .map(|list| write_list(site, &links, list, site_digest, previous, sink))
         .collect();
-    for list in lists {
-        match list {
+    let mut produced = Produced::default();
+    for written in pages.into_iter().chain(lists) {
+        match written {
             Ok((file, digest)) => {
                 produced.files.insert(file.clone());
                 produced.page_digests.insert(file, digest);
@@ -225,12 +219,15 @@ pub fn write_site(
     }
     sink.write(Path::new("sitemap.xml"), sitemap::sitemap(site).as_bytes())?;
     sink.write(Path::new("robots.txt"), sitemap::robots(site).as_bytes())?;
-    let home = content.sections.iter().take(1).map(|s| s.doc.path.output_file());
+    let home = content
+        .sections
+        .iter()
+        .take(1)
+        .map(|s| s.doc.path.output_file());
     let forms = site.forms.iter().map(|f| form_page(&f.kind).output_file());
-    produced.files.extend(
-        home.chain(forms)
-            .chain(GENERATED.iter().map(PathBuf::from)),
-    );
+    produced
+        .files
+        .extend(home.chain(forms).chain(GENERATED.iter().map(PathBuf::from)));
     Ok(produced)
 }
 
@@ -427,7 +424,11 @@ fn write_list(
             title: &doc.meta.title,
             url: &links.sections[i].url,
             summary: doc.meta.summary.as_deref(),
-            content: if first { &site.section_html[i].html } else { "" },
+            content: if first {
+                &site.section_html[i].html
+            } else {
+                ""
+            },
             updated: doc.meta.last_updated(),
             call: crate::facts::call_block(&site.config.facts, &doc.meta.call),
         },
