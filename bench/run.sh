@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Build-speed and memory benchmark for site-gen, with Hugo beside it when
-# installed, and the edit-to-reload time of `site-gen serve`.
+# Build-speed, memory and output-size benchmark for site-gen, with Hugo
+# (a bare template) beside it on the same content, and the edit-to-reload
+# time of `site-gen serve`.
 #
-#   bench/run.sh              # 1,000 and 10,000 pages
-#   bench/run.sh 1000 50000   # any page counts
-#   HUGO= bench/run.sh 1000   # without the Hugo comparison
+#   bench/run.sh                      # 10x100, 100x100 and 10x1000
+#   bench/run.sh 100x100 10x1000      # shapes: SECTIONSxPAGES per section
+#   HUGO= bench/run.sh 10x100         # without the Hugo comparison
+#   SITE_GEN=old/site-gen bench/run.sh  # a binary built before, not built here
 #
 # Not run by CI: it takes minutes and its figures depend on the machine.
 # It fails only when a build fails; missed targets are reported, not fatal.
@@ -13,21 +15,24 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HELPER="$REPO/bench/corpus.py"
-BIN="$REPO/target/release/site-gen"
+# Cargo resolves a relative CARGO_TARGET_DIR against where it runs: $REPO.
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+[[ $TARGET_DIR == /* ]] || TARGET_DIR="$REPO/$TARGET_DIR"
+BIN=${SITE_GEN:-$TARGET_DIR/release/site-gen}
 RUNS=3             # the first run warms the page cache; the best one counts
 RUN_TIMEOUT=600    # seconds for any one build; a hung build is a failure
-SERVE_PAGES=1000   # the serve target is stated for the 1,000-page site
+SERVE_PAGES=10000  # the serve target is stated for 10,000 pages
 
-sizes=("$@")
-[[ ${#sizes[@]} -eq 0 ]] && sizes=(1000 10000)
-for n in "${sizes[@]}"; do
-    [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 [PAGES...]  (e.g. $0 1000 10000)" >&2; exit 2; }
+shapes=("$@")
+[[ ${#shapes[@]} -eq 0 ]] && shapes=(10x100 100x100 10x1000)
+for shape in "${shapes[@]}"; do
+    [[ $shape =~ ^[1-9][0-9]*x[1-9][0-9]*$ ]] || { echo "usage: $0 [SECTIONSxPAGES...]  (e.g. $0 100x100 10x1000)" >&2; exit 2; }
 done
 
 command -v python3 >/dev/null || { echo "bench: python3 is needed" >&2; exit 2; }
 
 # Everything the benchmark writes lives here; nothing in the repository is
-# touched except target/ (the release build).
+# touched except the target folder (the release build).
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/site-gen-bench.XXXXXX")
 cleanup() {
     # corpus.py stops its server itself; this covers it being killed first.
@@ -47,8 +52,11 @@ bounded() {
     if command -v timeout >/dev/null; then timeout "$@"; else shift; "$@"; fi
 }
 
-echo "== building site-gen (release)"
-(cd "$REPO" && bounded 1800 cargo build --release --quiet -p site-gen)
+if [[ -z ${SITE_GEN:-} ]]; then
+    echo "== building site-gen (release) into $TARGET_DIR"
+    (cd "$REPO" && bounded 1800 cargo build --release --quiet -p site-gen)
+fi
+echo "== site-gen: $BIN"
 
 # HUGO=/path/to/hugo picks a build; HUGO= (empty) skips the comparison.
 HUGO=${HUGO-$(command -v hugo || true)}
@@ -58,39 +66,45 @@ else
     echo "== hugo not found (or HUGO= set): no same-machine comparison (optional: apt-get install hugo)"
 fi
 
-generate() { # PAGES DIR
-    [[ -d $2 ]] || python3 "$HELPER" generate --pages "$1" --out "$2" --theme "$REPO/themes/default"
-}
-
-for n in "${sizes[@]}"; do
-    site=$WORK/site-$n
+for shape in "${shapes[@]}"; do
+    site=$WORK/site-$shape
+    sections=${shape%x*}
+    per_section=${shape#*x}
+    pages=$((sections * per_section))
     echo
-    echo "== $n pages"
-    generate "$n" "$site"
+    echo "== $shape: $sections sections x $per_section pages"
+    python3 "$HELPER" generate --sections "$sections" --per-section "$per_section" \
+        --out "$site" --theme "$REPO/themes/default"
 
-    python3 "$HELPER" measure --tool site-gen --pages "$n" --runs "$RUNS" \
+    python3 "$HELPER" measure --tool site-gen --shape "$shape" --runs "$RUNS" \
         --timeout "$RUN_TIMEOUT" --results "$RESULTS" -- \
         "$BIN" build --root "$site" --out "$site/public"
+    python3 "$HELPER" output --tool site-gen --shape "$shape" --dir "$site/public" --results "$RESULTS"
     # The same work without writing files: the gap to `build` is what the
     # file system costs (staging folder, swap, removing the old output).
-    python3 "$HELPER" measure --tool site-gen-check --pages "$n" --runs "$RUNS" \
+    python3 "$HELPER" measure --tool site-gen-check --shape "$shape" --runs "$RUNS" \
         --timeout "$RUN_TIMEOUT" --results "$RESULTS" -- \
         "$BIN" check --root "$site"
+    rm -rf "$site/public"   # a 10,000-page output is hundreds of MB
 
     if [[ -n $HUGO ]]; then
         # Beside the site, not in it: Hugo reads the very same content/.
-        python3 "$HELPER" hugo-site --content "$site/content" --out "$WORK/hugo-$n"
-        python3 "$HELPER" measure --tool hugo --pages "$n" --runs "$RUNS" \
+        python3 "$HELPER" hugo-site --content "$site/content" --out "$WORK/hugo-$shape"
+        python3 "$HELPER" measure --tool hugo --shape "$shape" --runs "$RUNS" \
             --timeout "$RUN_TIMEOUT" --results "$RESULTS" -- \
-            "$HUGO" --quiet --source "$WORK/hugo-$n" --destination "$WORK/hugo-$n/public"
+            "$HUGO" --quiet --source "$WORK/hugo-$shape" --destination "$WORK/hugo-$shape/public"
+        python3 "$HELPER" output --tool hugo --shape "$shape" --dir "$WORK/hugo-$shape/public" --results "$RESULTS"
+        rm -rf "$WORK/hugo-$shape"
     fi
-done
 
-echo
-echo "== serve: edit one page, wait for the reload ($SERVE_PAGES pages)"
-generate "$SERVE_PAGES" "$WORK/site-$SERVE_PAGES"
-python3 "$HELPER" serve --bin "$BIN" --root "$WORK/site-$SERVE_PAGES" \
-    --data "$WORK/serve-data" --pages "$SERVE_PAGES" --edits 5 --timeout 60 \
-    --pid-file "$WORK/serve.pid" --results "$RESULTS"
+    if [[ $pages -eq $SERVE_PAGES ]]; then
+        echo "== serve: edit one page, wait for the reload ($shape)"
+        python3 "$HELPER" serve --bin "$BIN" --root "$site" \
+            --data "$WORK/serve-data-$shape" --shape "$shape" --edits 5 --timeout 60 \
+            --pid-file "$WORK/serve.pid" --results "$RESULTS"
+        rm -rf "$WORK/serve-data-$shape"
+    fi
+    rm -rf "$site"
+done
 
 python3 "$HELPER" report --results "$RESULTS" --runs "$RUNS"

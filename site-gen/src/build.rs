@@ -15,6 +15,7 @@ use crate::content::{self, Content, FORMS_DIR};
 use crate::diagnostics::{Diagnostic, Error};
 use crate::facts::{self, Unconfirmed};
 use crate::links::{self, LinkIndex};
+use crate::listing::{self, ListPage};
 use crate::markdown::{self, Rendered};
 use crate::output::{Discard, Pending, Staging};
 use crate::render;
@@ -130,6 +131,8 @@ pub struct Site {
     pub section_html: Vec<Rendered>,
     pub page_html: Vec<Rendered>,
     pub site_view: SiteView,
+    /// Every page of every section's list, and of the notices by year.
+    pub listings: Vec<ListPage>,
     pub today: NaiveDate,
     /// Where pages and forms use which fact of `estate.yaml`.
     pub fact_uses: Vec<config::FactUse>,
@@ -206,8 +209,10 @@ impl Site {
         let theme = theme.unwrap_or_else(Theme::empty);
         let mut site_view = SiteView::new(&config, &theme, Addressing::SitePath);
         site_view.live_reload = options.live_reload;
+        let listings = listing::list_pages(&content, config.lists.page_size);
         let site = Site {
             root: root.clone(),
+            listings,
             config,
             theme,
             forms,
@@ -255,6 +260,13 @@ impl Site {
                 url: path.url(),
                 file: path.output_file(),
                 source: source.clone(),
+            });
+        }
+        for list in self.listings.iter().filter(|l| !l.is_section_page()) {
+            outputs.push(Output {
+                url: list.url(),
+                file: list.file(),
+                source: self.content.sections[list.section].doc.file.clone(),
             });
         }
         for kind in form_kinds(&self.forms, forms_dir) {

@@ -10,6 +10,7 @@ pub mod content;
 pub mod diagnostics;
 pub mod facts;
 pub mod links;
+pub mod listing;
 pub mod markdown;
 pub mod output;
 pub mod render;

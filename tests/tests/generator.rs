@@ -116,6 +116,7 @@ fn every_page_lands_at_its_address_and_the_summary_is_printed() {
         "notices/2026-10-01-lift/index.html",
         "notices/2026-11-15-meeting/index.html",
         "notices/2026-11-20-water/index.html",
+        "notices/2026/index.html",
         "notices/index.html",
         "renovation/deposit/index.html",
         "renovation/deposit/refund/index.html",
@@ -497,7 +498,8 @@ fn sitemap_robots_and_not_found_page() {
         .skip(1)
         .map(|s| s.split("</loc>").next().unwrap())
         .collect();
-    // Every page and section (no draft, no 404, no form), absolute, with the base path.
+    // Every page and section and the notices' year (no draft, no 404, no
+    // form), absolute, with the base path.
     let expected: BTreeSet<&str> = [
         "",
         "fees/",
@@ -509,6 +511,7 @@ fn sitemap_robots_and_not_found_page() {
         "notices/2026-10-01-lift/",
         "notices/2026-11-15-meeting/",
         "notices/2026-11-20-water/",
+        "notices/2026/",
         "renovation/",
         "renovation/deposit/",
         "renovation/deposit/refund/",

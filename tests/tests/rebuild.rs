@@ -85,3 +85,67 @@ fn edits_rebuild_in_place_exactly_as_a_full_build_would() {
     assert!(rebuild(&options(site.root(), &live), &produced).is_err());
     assert!(snapshot(&live) == before, "a failed rebuild writes nothing");
 }
+
+/// Big sections (the `sections` fixture: 4 entries a list page, a window
+/// of 4): an edit re-renders the pages whose window shows the page, not
+/// the whole section, and list pages come and go with the notices.
+#[test]
+fn edits_in_a_big_section_rebuild_the_window_and_the_lists_as_a_full_build_would() {
+    let site = FixtureSite::new("sections");
+    let live = site.scratch().join("live");
+    let (_, mut produced) = build_tracked(&options(site.root(), &live)).expect("the first build");
+    let modified = |file: &str| {
+        std::fs::metadata(live.join(file))
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
+    let far = "guide/g12/index.html";
+    let near = "guide/g07/index.html";
+    let (far_before, near_before) = (modified(far), modified(near));
+
+    // A title in the middle of the guide: its neighbours' windows and its
+    // list page change; g12's window (g01, g09–g12) does not show it.
+    site.edit("content/guide/g06.md", |t| {
+        t.replace("指南第6篇", "指南第六篇")
+    });
+    (_, produced) = rebuild(&options(site.root(), &live), &produced).expect("a title edit");
+    assert_eq!(
+        modified(far),
+        far_before,
+        "a page whose window does not show the edit stays"
+    );
+    assert_ne!(
+        modified(near),
+        near_before,
+        "a page whose window shows it is rendered again"
+    );
+    assert!(
+        std::fs::read_to_string(live.join("guide/page/2/index.html"))
+            .unwrap()
+            .contains("指南第六篇")
+    );
+    assert_same_as_full_build(&site, &live);
+
+    // Three new notices push the list onto a fourth page and 2026 onto a
+    // third; removed, those pages are gone again.
+    let added = ["2026-11-21-a", "2026-11-22-b", "2026-11-23-c"];
+    for name in added {
+        let date = &name[..10];
+        site.write(
+            &format!("content/notices/{name}.md"),
+            format!("---\ntitle: 新通知 {name}\ndate: {date}\n---\n\n正文。\n"),
+        );
+    }
+    (_, produced) = rebuild(&options(site.root(), &live), &produced).expect("added notices");
+    assert!(live.join("notices/page/4/index.html").exists());
+    assert!(live.join("notices/2026/page/3/index.html").exists());
+    assert_same_as_full_build(&site, &live);
+    for name in added {
+        site.remove(&format!("content/notices/{name}.md"));
+    }
+    (_, _) = rebuild(&options(site.root(), &live), &produced).expect("removed notices");
+    assert!(!live.join("notices/page/4/index.html").exists());
+    assert!(!live.join("notices/2026/page/3/index.html").exists());
+    assert_same_as_full_build(&site, &live);
+}

@@ -122,6 +122,9 @@ pub struct Config {
     pub menu: Vec<MenuEntry>,
     #[serde(default)]
     pub search: Search,
+    /// How long the lists on pages may get, however big a section grows.
+    #[serde(default)]
+    pub lists: Lists,
     /// The estate's facts from `estate.yaml` (empty without one).
     #[serde(skip)]
     pub facts: Facts,
@@ -145,6 +148,30 @@ impl Default for Search {
         Search {
             enabled: true,
             synonyms: Vec::new(),
+        }
+    }
+}
+
+/// Bounds on lists, so that no page grows with the size of its section.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Lists {
+    /// Pages listed on each page of a section's list (`/notices/`,
+    /// `/notices/page/2/`, …).
+    pub page_size: usize,
+    /// Once a section has more pages than this, a page's section list shows
+    /// only this many around the page, plus the section's first and last.
+    pub window: usize,
+    /// Current notices on the home page, newest first.
+    pub home_notices: usize,
+}
+
+impl Default for Lists {
+    fn default() -> Self {
+        Lists {
+            page_size: 50,
+            window: 10,
+            home_notices: 10,
         }
     }
 }
@@ -313,6 +340,23 @@ impl Config {
                 )));
             }
         }
+        let defaults = Lists::default();
+        let lists = [
+            ("page_size", self.lists.page_size, defaults.page_size),
+            ("window", self.lists.window, defaults.window),
+            (
+                "home_notices",
+                self.lists.home_notices,
+                defaults.home_notices,
+            ),
+        ];
+        for (key, value, example) in lists {
+            if value == 0 {
+                return Err(invalid(format!(
+                    "`lists.{key}` is 0: write how many entries to show, 1 or more, e.g. {example}"
+                )));
+            }
+        }
         for entry in &self.menu {
             if !entry.url.starts_with('/') || entry.url.starts_with("//") {
                 return Err(invalid(format!(
@@ -390,6 +434,16 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("config.yaml:3"), "{text}");
         assert!(text.contains("colour"), "{text}");
+    }
+
+    #[test]
+    fn list_bounds_default_and_must_be_positive() {
+        let c = parse("title: T\nbase_url: https://e.org\n").unwrap();
+        assert_eq!(c.lists, Lists::default());
+        let c = parse("title: T\nbase_url: https://e.org\nlists: { page_size: 20 }\n").unwrap();
+        assert_eq!((c.lists.page_size, c.lists.window), (20, 10));
+        let err = parse("title: T\nbase_url: https://e.org\nlists: { window: 0 }\n").unwrap_err();
+        assert!(err.to_string().contains("`lists.window` is 0"), "{err}");
     }
 
     #[test]

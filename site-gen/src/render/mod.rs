@@ -16,6 +16,7 @@ pub use views::*;
 use crate::build::Site;
 use crate::content::Document;
 use crate::diagnostics::{Diagnostic, Error};
+use crate::listing::{ListPage, Window, Windowed};
 use crate::markdown::table_of_contents;
 use crate::output::Sink;
 use crate::urls::ContentPath;
@@ -35,10 +36,11 @@ struct Links {
     sections: Vec<SectionLink>,
     /// Per section: the trail from home to its parent.
     trails: Vec<Vec<Crumb>>,
-    /// Per section: a digest of everything its pages show of it (its list,
-    /// its trail). A page whose own text and section digest are unchanged
-    /// renders the same.
-    section_digests: Vec<u64>,
+    /// Per page: where it is in its section's `pages`, so that finding its
+    /// neighbours never walks the section.
+    positions: Vec<usize>,
+    /// The notices archive's years, shared by every page of its lists.
+    years: Vec<YearLink>,
 }
 
 /// What a build wrote, so that a rebuild under `serve` renders only the
@@ -104,22 +106,36 @@ impl Links {
                 trail
             })
             .collect();
-        let section_digests = content
+        let mut positions = vec![0; content.pages.len()];
+        for node in &content.sections {
+            for (at, &p) in node.pages.iter().enumerate() {
+                positions[p] = at;
+            }
+        }
+        let years = content
             .sections
             .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let listed: Vec<&PageLink> = s.pages.iter().map(|&p| &pages[p]).collect();
-                let shown =
-                    serde_json::to_string(&(&listed, &sections[i], &trails[i])).unwrap_or_default();
-                digest(shown)
+            .position(|s| s.is_notices())
+            .map(|n| {
+                crate::listing::years(content, n)
+                    .into_iter()
+                    .map(|(year, run)| YearLink {
+                        year,
+                        url: format!(
+                            "{base}{}",
+                            crate::listing::year_url(&content.sections[n].doc.path.url(), year)
+                        ),
+                        count: run.len(),
+                    })
+                    .collect()
             })
-            .collect();
+            .unwrap_or_default();
         Links {
             pages,
             sections,
             trails,
-            section_digests,
+            positions,
+            years,
         }
     }
 }
@@ -142,21 +158,27 @@ pub fn write_site(
         .map(|i| {
             let doc = &content.pages[i];
             let file = doc.path.output_file();
-            let digest = digest((
-                doc.source_digest,
-                links.section_digests[content.page_section[i]],
-                site_digest,
-            ));
+            let nav = page_nav(site, &links, i);
+            // What the page shows of other pages is all in `nav`, so a
+            // page is rendered again only when its own text, its window of
+            // the section or the site changed.
+            let digest = digest((doc.source_digest, &nav, site_digest));
             let unchanged = previous.and_then(|p| p.page_digests.get(&file)) == Some(&digest);
             if !unchanged {
-                write_page(site, &links, i, sink)?;
+                write_page(site, &links, i, nav, sink)?;
             }
             Ok((file, digest))
         })
         .collect();
+    problems.extend(write_home(site, &links, sink).err());
+    let lists: Vec<Result<(PathBuf, u64), Diagnostic>> = site
+        .listings
+        .par_iter()
+        .map(|list| write_list(site, &links, list, site_digest, previous, sink))
+        .collect();
     let mut produced = Produced::default();
-    for page in pages {
-        match page {
+    for written in pages.into_iter().chain(lists) {
+        match written {
             Ok((file, digest)) => {
                 produced.files.insert(file.clone());
                 produced.page_digests.insert(file, digest);
@@ -164,11 +186,6 @@ pub fn write_site(
             Err(problem) => problems.push(problem),
         }
     }
-    let section_problems: Vec<Diagnostic> = (0..content.sections.len())
-        .into_par_iter()
-        .filter_map(|i| write_section(site, &links, i, sink).err())
-        .collect();
-    problems.extend(section_problems);
     problems.extend(write_forms(site, sink));
     let not_found = site.theme.render("404.html", &site.site_view, &Empty {});
     problems.extend(
@@ -202,13 +219,15 @@ pub fn write_site(
     }
     sink.write(Path::new("sitemap.xml"), sitemap::sitemap(site).as_bytes())?;
     sink.write(Path::new("robots.txt"), sitemap::robots(site).as_bytes())?;
-    let generated = content.sections.iter().map(|s| s.doc.path.output_file());
+    let home = content
+        .sections
+        .iter()
+        .take(1)
+        .map(|s| s.doc.path.output_file());
     let forms = site.forms.iter().map(|f| form_page(&f.kind).output_file());
-    produced.files.extend(
-        generated
-            .chain(forms)
-            .chain(GENERATED.iter().map(PathBuf::from)),
-    );
+    produced
+        .files
+        .extend(home.chain(forms).chain(GENERATED.iter().map(PathBuf::from)));
     Ok(produced)
 }
 
@@ -229,22 +248,50 @@ fn emit(
     }
 }
 
-fn write_page(site: &Site, links: &Links, i: usize, sink: &dyn Sink) -> Result<(), Diagnostic> {
+/// What a page shows of its section: the trail, the section, the window
+/// of its pages and the neighbours. Made of at most `lists.window + 2`
+/// links, whatever the section's size.
+#[derive(Hash)]
+struct PageNav<'a> {
+    breadcrumbs: Vec<Crumb>,
+    section: bool,
+    siblings: Windowed<&'a PageLink>,
+    prev: Option<&'a PageLink>,
+    next: Option<&'a PageLink>,
+}
+
+fn page_nav<'a>(site: &Site, links: &'a Links, i: usize) -> PageNav<'a> {
     let content = &site.content;
-    let doc = &content.pages[i];
     let section_index = content.page_section[i];
     let section = &content.sections[section_index];
-    let position = section.pages.iter().position(|&p| p == i);
+    let position = links.positions[i];
     let neighbour = |offset: isize| {
-        let at = position? as isize + offset;
-        let index = *section.pages.get(usize::try_from(at).ok()?)?;
-        Some(&links.pages[index])
+        let at = usize::try_from(position as isize + offset).ok()?;
+        Some(&links.pages[*section.pages.get(at)?])
     };
     let mut breadcrumbs = links.trails[section_index].clone();
     breadcrumbs.push(Crumb {
         title: links.sections[section_index].title.clone(),
         url: links.sections[section_index].url.clone(),
     });
+    let window = Window::around(section.pages.len(), position, site.config.lists.window);
+    PageNav {
+        breadcrumbs,
+        section: section_index != 0,
+        siblings: window.pick(|at| &links.pages[section.pages[at]]),
+        prev: neighbour(-1),
+        next: neighbour(1),
+    }
+}
+
+fn write_page(
+    site: &Site,
+    links: &Links,
+    i: usize,
+    nav: PageNav<'_>,
+    sink: &dyn Sink,
+) -> Result<(), Diagnostic> {
+    let doc = &site.content.pages[i];
     let this = &links.pages[i];
     let rendered = &site.page_html[i];
     let context = PageContext {
@@ -261,11 +308,11 @@ fn write_page(site: &Site, links: &Links, i: usize, sink: &dyn Sink) -> Result<(
             expired: this.expired,
             call: crate::facts::call_block(&site.config.facts, &doc.meta.call),
         },
-        section: (section_index != 0).then(|| &links.sections[section_index]),
-        siblings: section.pages.iter().map(|&p| &links.pages[p]).collect(),
-        prev: neighbour(-1),
-        next: neighbour(1),
-        breadcrumbs: &breadcrumbs,
+        section: nav.section.then(|| nav.breadcrumbs.last()).flatten(),
+        siblings: nav.siblings,
+        prev: nav.prev,
+        next: nav.next,
+        breadcrumbs: &nav.breadcrumbs,
     };
     let html = site
         .theme
@@ -273,62 +320,136 @@ fn write_page(site: &Site, links: &Links, i: usize, sink: &dyn Sink) -> Result<(
     emit(sink, &doc.path.output_file(), html, &doc.file)
 }
 
-fn write_section(site: &Site, links: &Links, i: usize, sink: &dyn Sink) -> Result<(), Diagnostic> {
+/// The home page, with a bounded list of the current notices.
+fn write_home(site: &Site, links: &Links, sink: &dyn Sink) -> Result<(), Diagnostic> {
     let content = &site.content;
-    let node = &content.sections[i];
+    let node = &content.sections[0];
     let doc: &Document = &node.doc;
-    let rendered = &site.section_html[i];
-    let url = &links.sections[i].url;
-    let site_view = site.site_view.at(url);
-    let html = if i == 0 {
-        let notices = content.sections.iter().position(|s| s.is_notices());
-        let context = HomeContext {
-            home: HomeView {
-                title: &doc.meta.title,
-                content: &rendered.html,
-            },
-            forms: home_forms(site),
-            sections: node
-                .subsections
-                .iter()
-                .map(|&s| &links.sections[s])
-                .collect(),
-            notices: notices
-                .map(|n| {
-                    content.sections[n]
-                        .pages
-                        .iter()
-                        .map(|&p| &links.pages[p])
-                        .filter(|p| !p.expired)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            notices_url: notices.map(|n| links.sections[n].url.as_str()),
-        };
-        site.theme.render("index.html", &site_view, &context)
-    } else {
-        let context = SectionContext {
-            section: SectionView {
-                title: &doc.meta.title,
-                url,
-                summary: doc.meta.summary.as_deref(),
-                content: &rendered.html,
-                updated: doc.meta.last_updated(),
-                call: crate::facts::call_block(&site.config.facts, &doc.meta.call),
-            },
-            pages: node.pages.iter().map(|&p| &links.pages[p]).collect(),
-            subsections: node
-                .subsections
-                .iter()
-                .map(|&s| &links.sections[s])
-                .collect(),
-            breadcrumbs: &links.trails[i],
-            is_notices: node.is_notices(),
-        };
-        site.theme.render("section.html", &site_view, &context)
+    let notices = content.sections.iter().position(|s| s.is_notices());
+    let mut current = notices
+        .map(|n| &content.sections[n].pages[..])
+        .unwrap_or_default()
+        .iter()
+        .map(|&p| &links.pages[p])
+        .filter(|p| !p.expired);
+    let shown: Vec<&PageLink> = current
+        .by_ref()
+        .take(site.config.lists.home_notices)
+        .collect();
+    let context = HomeContext {
+        home: HomeView {
+            title: &doc.meta.title,
+            content: &site.section_html[0].html,
+        },
+        forms: home_forms(site),
+        sections: node
+            .subsections
+            .iter()
+            .map(|&s| &links.sections[s])
+            .collect(),
+        notices: shown,
+        notices_more: current.next().is_some(),
+        notices_url: notices.map(|n| links.sections[n].url.as_str()),
     };
+    let url = &links.sections[0].url;
+    let html = site
+        .theme
+        .render("index.html", &site.site_view.at(url), &context);
     emit(sink, &doc.path.output_file(), html, &doc.file)
 }
+
+/// One page of a section's list (or of a year of notices); returns its
+/// file and digest. Not rendered again when `previous` has the digest.
+fn write_list(
+    site: &Site,
+    links: &Links,
+    list: &ListPage,
+    site_digest: u64,
+    previous: Option<&Produced>,
+    sink: &dyn Sink,
+) -> Result<(PathBuf, u64), Diagnostic> {
+    let i = list.section;
+    let node = &site.content.sections[i];
+    let doc: &Document = &node.doc;
+    let base = site.config.base_path();
+    let url = format!("{base}{}", list.url());
+    let first = list.number == 1 && list.year.is_none();
+    let mut breadcrumbs = links.trails[i].clone();
+    if !first {
+        breadcrumbs.push(Crumb {
+            title: links.sections[i].title.clone(),
+            url: links.sections[i].url.clone(),
+        });
+    }
+    let page_url = |number: usize| format!("{base}{}", list.url_of(number));
+    let numbers = Window::around(list.count, list.number - 1, PAGER_NUMBERS);
+    let paging = Paging {
+        number: list.number,
+        count: list.count,
+        prev: (list.number > 1).then(|| page_url(list.number - 1)),
+        next: (list.number < list.count).then(|| page_url(list.number + 1)),
+        pages: numbers.pick(|at| PageNumber {
+            number: at + 1,
+            url: page_url(at + 1),
+            current: at + 1 == list.number,
+        }),
+    };
+    let pages: Vec<&PageLink> = node.pages[list.items.clone()]
+        .iter()
+        .map(|&p| &links.pages[p])
+        .collect();
+    // The introduction and the subsections are on the section's own page;
+    // the further pages and the years are more of its list.
+    let subsections: Vec<&SectionLink> = if first {
+        node.subsections
+            .iter()
+            .map(|&s| &links.sections[s])
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let years: &[YearLink] = if node.is_notices() { &links.years } else { &[] };
+    let file = list.file();
+    let digest = digest((
+        doc.source_digest,
+        (&pages, &subsections, &breadcrumbs),
+        (&paging, years, list.year),
+        site_digest,
+    ));
+    if previous.and_then(|p| p.page_digests.get(&file)) == Some(&digest) {
+        return Ok((file, digest));
+    }
+    let context = SectionContext {
+        section: SectionView {
+            title: &doc.meta.title,
+            url: &links.sections[i].url,
+            summary: doc.meta.summary.as_deref(),
+            content: if first {
+                &site.section_html[i].html
+            } else {
+                ""
+            },
+            updated: doc.meta.last_updated(),
+            call: crate::facts::call_block(&site.config.facts, &doc.meta.call),
+        },
+        pages,
+        subsections,
+        breadcrumbs: &breadcrumbs,
+        is_notices: node.is_notices(),
+        paging,
+        years,
+        year: list.year,
+    };
+    let html = site
+        .theme
+        .render("section.html", &site.site_view.at(&url), &context);
+    emit(sink, &file, html, &doc.file)?;
+    Ok((file, digest))
+}
+
+/// Numbered links a list page shows around itself (besides the first and
+/// the last page).
+const PAGER_NUMBERS: usize = 5;
 
 /// The file of the search page.
 pub fn search_page() -> PathBuf {

@@ -18,6 +18,12 @@ pub fn sitemap(site: &Site) -> String {
     let mut entries: Vec<(String, Option<chrono::NaiveDate>)> = site
         .documents()
         .map(|(doc, _)| (doc.path.url(), doc.meta.last_updated()))
+        .chain(
+            site.listings
+                .iter()
+                .filter(|l| !l.is_section_page())
+                .map(|l| (l.url(), None)),
+        )
         .collect();
     entries.sort();
     for (url, updated) in entries {

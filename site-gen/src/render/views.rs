@@ -3,10 +3,11 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::listing::Windowed;
 use crate::markdown::TocEntry;
 
 /// A page as other pages list it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Hash)]
 pub struct PageLink {
     pub title: String,
     pub url: String,
@@ -17,7 +18,7 @@ pub struct PageLink {
 }
 
 /// A section as other pages list it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Hash)]
 pub struct SectionLink {
     pub title: String,
     pub url: String,
@@ -25,7 +26,7 @@ pub struct SectionLink {
     pub page_count: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Hash)]
 pub struct Crumb {
     pub title: String,
     pub url: String,
@@ -50,8 +51,11 @@ pub struct PageView<'a> {
 #[derive(Debug, Serialize)]
 pub struct PageContext<'a> {
     pub page: PageView<'a>,
-    pub section: Option<&'a SectionLink>,
-    pub siblings: Vec<&'a PageLink>,
+    /// The page's section (none for pages beside the home page).
+    pub section: Option<&'a Crumb>,
+    /// The section's pages around this one (all of them in a small
+    /// section), with the section's first and last.
+    pub siblings: Windowed<&'a PageLink>,
     pub prev: Option<&'a PageLink>,
     pub next: Option<&'a PageLink>,
     pub breadcrumbs: &'a [Crumb],
@@ -71,10 +75,43 @@ pub struct SectionView<'a> {
 #[derive(Debug, Serialize)]
 pub struct SectionContext<'a> {
     pub section: SectionView<'a>,
+    /// The pages on this page of the section's list.
     pub pages: Vec<&'a PageLink>,
     pub subsections: Vec<&'a SectionLink>,
     pub breadcrumbs: &'a [Crumb],
     pub is_notices: bool,
+    pub paging: Paging,
+    /// The notices archive's years, newest first (notices only).
+    pub years: &'a [YearLink],
+    /// The year this page lists, on the archive pages of one year.
+    pub year: Option<i32>,
+}
+
+/// Where a page of a list is among the list's pages.
+#[derive(Debug, Serialize, Hash)]
+pub struct Paging {
+    /// 1-based, of `count`.
+    pub number: usize,
+    pub count: usize,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+    /// Numbered links around this page, with the first and the last.
+    pub pages: Windowed<PageNumber>,
+}
+
+#[derive(Debug, Serialize, Hash)]
+pub struct PageNumber {
+    pub number: usize,
+    pub url: String,
+    pub current: bool,
+}
+
+/// One year of the notices archive.
+#[derive(Debug, Serialize, Hash)]
+pub struct YearLink {
+    pub year: i32,
+    pub url: String,
+    pub count: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -97,7 +134,10 @@ pub struct HomeContext<'a> {
     /// The request forms, repairs first: what owners most often come for.
     pub forms: Vec<FormLink<'a>>,
     pub sections: Vec<&'a SectionLink>,
+    /// The newest current notices, at most `lists.home_notices`.
     pub notices: Vec<&'a PageLink>,
+    /// More notices are current than the home page shows.
+    pub notices_more: bool,
     pub notices_url: Option<&'a str>,
 }
 
