@@ -116,6 +116,7 @@ fn every_page_lands_at_its_address_and_the_summary_is_printed() {
         "notices/2026-10-01-lift/index.html",
         "notices/2026-11-15-meeting/index.html",
         "notices/2026-11-20-water/index.html",
+        "notices/atom.xml",
         "notices/index.html",
         "renovation/deposit/index.html",
         "renovation/deposit/refund/index.html",
@@ -127,6 +128,7 @@ fn every_page_lands_at_its_address_and_the_summary_is_printed() {
         "static/forms.js",
         "static/search.js",
         "static/style.css",
+        "updates/index.html",
     ];
     assert_eq!(files, expected);
 

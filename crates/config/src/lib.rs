@@ -122,6 +122,8 @@ pub struct Config {
     pub menu: Vec<MenuEntry>,
     #[serde(default)]
     pub search: Search,
+    #[serde(default)]
+    pub history: History,
     /// The estate's facts from `estate.yaml` (empty without one).
     #[serde(skip)]
     pub facts: Facts,
@@ -145,6 +147,26 @@ impl Default for Search {
         Search {
             enabled: true,
             synonyms: Vec::new(),
+        }
+    }
+}
+
+/// Page history read from git, where the site is a git checkout.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct History {
+    /// Read the commits that touched each page: a page without `updated`
+    /// takes its date from the last one, and lists them as 修订记录.
+    pub git: bool,
+    /// How many changes the 更新记录 page lists.
+    pub recent: usize,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            git: false,
+            recent: 50,
         }
     }
 }

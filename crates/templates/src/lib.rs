@@ -6,7 +6,7 @@ mod views;
 
 pub use theme::{TemplateError, Theme, escape_html};
 pub use views::{
-    AcceptanceView, Addressing, FormContext, MenuItem, ReceiptContext, ReceiptStep, ReceiptView,
+    AcceptanceView, Addressing, FeedLink, FormContext, MenuItem, ReceiptContext, ReceiptStep, ReceiptView,
     SiteView,
 };
 
