@@ -31,7 +31,11 @@ impl LifecycleView {
     pub fn of(doc: &Document, content: &Content, base_path: &str, today: NaiveDate) -> Self {
         let meta = &doc.meta;
         let supersedes = meta.supersedes.as_ref().map(|written| {
-            match links::classify(&doc.path, written) {
+            let target = match supersedes_link(doc) {
+                Some(_) => links::classify(&doc.path, written),
+                None => Target::External,
+            };
+            match target {
                 Target::Content { path, .. } => Supersedes {
                     // The link is checked with the page's other links;
                     // here it only needs the replaced page's title.
@@ -76,9 +80,13 @@ impl LifecycleView {
 /// link is checked like a link in the body.
 pub fn supersedes_link(doc: &Document) -> Option<&str> {
     let written = doc.meta.supersedes.as_deref()?;
-    matches!(
+    // Words such as "2024 年版" are not a file name: only a Markdown file
+    // or a site path is a link.
+    let path = written.split('#').next().unwrap_or("");
+    let looks_like_link = path.ends_with(".md") || path.starts_with('/');
+    let is_page = matches!(
         links::classify(&doc.path, written),
         Target::Content { .. } | Target::SitePath { .. }
-    )
-    .then_some(written)
+    );
+    (looks_like_link && is_page).then_some(written)
 }
