@@ -133,6 +133,7 @@ pub fn yaml_diagnostic(file: &Path, first_line: usize, err: &serde_yaml::Error) 
         Some("add a line such as `title: 装修押金退还` to the front matter")
     } else if message.contains("premature end of input")
         || message.contains("input contains invalid characters")
+        || message.contains("input is out of range")
     {
         Some("dates are written YYYY-MM-DD, e.g. 2026-11-23")
     } else {

@@ -278,7 +278,8 @@ impl Config {
 
     /// The theme shows these facts on every page (the footer, the call
     /// buttons), whether or not a page names them.
-    pub const THEME_FACTS: [&'static str; 5] = [
+    pub const THEME_FACTS: [&'static str; 6] = [
+        "estate.name",
         "desk.phone",
         "duty.phone",
         "desk.hours",
