@@ -168,8 +168,7 @@ mod tests {
 
     #[test]
     fn an_annotation_names_file_and_line_and_escapes_what_would_end_it() {
-        let d = Diagnostic::new("content/a,b.md", Some(7), "50% 的链接\n坏了")
-            .help("改正 `x: y`");
+        let d = Diagnostic::new("content/a,b.md", Some(7), "50% 的链接\n坏了").help("改正 `x: y`");
         assert_eq!(
             d.github_annotation(),
             "::error file=content/a%2Cb.md,line=7::50%25 的链接%0A坏了%0Ahelp: 改正 `x: y`"

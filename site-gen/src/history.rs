@@ -149,7 +149,10 @@ mod tests {
         let rules: Vec<_> = h.revisions(&path("renovation/rules.md")).collect();
         assert_eq!(rules.len(), 2);
         assert_eq!(rules[0].subject, "装修时间调整");
-        assert_eq!(h.last_changed(&path("fees/缴费.md")), NaiveDate::from_ymd_opt(2026, 11, 20));
+        assert_eq!(
+            h.last_changed(&path("fees/缴费.md")),
+            NaiveDate::from_ymd_opt(2026, 11, 20)
+        );
         assert_eq!(h.last_changed(&path("other.md")), None);
     }
 }

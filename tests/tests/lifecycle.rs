@@ -37,7 +37,10 @@ fn a_rule_shows_from_when_it_applies_what_it_replaces_and_what_changed() {
         select_texts(&past, ".effective"),
         ["自 2026年1月1日 起施行"]
     );
-    assert!(!past.contains("即将施行"), "a rule in force is not upcoming");
+    assert!(
+        !past.contains("即将施行"),
+        "a rule in force is not upcoming"
+    );
     assert_eq!(
         select_texts(&past, ".changes li"),
         [
@@ -65,7 +68,10 @@ fn a_rule_shows_from_when_it_applies_what_it_replaces_and_what_changed() {
     assert_eq!(upcoming.len(), 1, "{future}");
     assert!(upcoming[0].starts_with("即将施行"), "{upcoming:?}");
     assert!(upcoming[0].contains("2027年1月1日"), "{upcoming:?}");
-    assert!(future.contains("取代：2024 年版停车收费标准"), "text stays text");
+    assert!(
+        future.contains("取代：2024 年版停车收费标准"),
+        "text stays text"
+    );
 
     // The same site built on 2027-01-01: the rule is in force.
     let run = site.site_gen(&["build", "--today", "2027-01-01"]);
@@ -90,7 +96,8 @@ fn a_bad_effective_day_or_superseded_page_is_reported_at_its_line() {
     let run = site.check();
     run.assert_failure();
     assert!(
-        run.stderr.contains("content/rules/pass-fees.md:4: effective: "),
+        run.stderr
+            .contains("content/rules/pass-fees.md:4: effective: "),
         "{run}"
     );
     assert!(
@@ -128,7 +135,8 @@ fn feeds_of_notices_and_policy_changes_parse_with_absolute_links() {
     let home = site.output("index.html");
     let alternates: Vec<(String, String)> = {
         let doc = Html::parse_document(&home);
-        let selector = Selector::parse(r#"link[rel="alternate"][type="application/atom+xml"]"#).unwrap();
+        let selector =
+            Selector::parse(r#"link[rel="alternate"][type="application/atom+xml"]"#).unwrap();
         doc.select(&selector)
             .map(|e| {
                 (
@@ -141,8 +149,14 @@ fn feeds_of_notices_and_policy_changes_parse_with_absolute_links() {
     assert_eq!(
         alternates,
         [
-            ("通知公告".to_owned(), format!("{BASE_URL}/notices/atom.xml")),
-            ("规定修订".to_owned(), format!("{BASE_URL}/updates/atom.xml")),
+            (
+                "通知公告".to_owned(),
+                format!("{BASE_URL}/notices/atom.xml")
+            ),
+            (
+                "规定修订".to_owned(),
+                format!("{BASE_URL}/updates/atom.xml")
+            ),
         ]
     );
 
@@ -152,7 +166,12 @@ fn feeds_of_notices_and_policy_changes_parse_with_absolute_links() {
     let entries: Vec<(String, String)> = notices
         .entries
         .iter()
-        .map(|e| (e.title.as_ref().unwrap().content.clone(), e.links[0].href.clone()))
+        .map(|e| {
+            (
+                e.title.as_ref().unwrap().content.clone(),
+                e.links[0].href.clone(),
+            )
+        })
         .collect();
     assert_eq!(
         entries,
@@ -173,7 +192,16 @@ fn feeds_of_notices_and_policy_changes_parse_with_absolute_links() {
         "2026-11-19T16:00:00+00:00",
         "midnight in the estate's time zone (+08:00)"
     );
-    assert!(water.content.as_ref().unwrap().body.as_deref().unwrap().contains("全小区停水"));
+    assert!(
+        water
+            .content
+            .as_ref()
+            .unwrap()
+            .body
+            .as_deref()
+            .unwrap()
+            .contains("全小区停水")
+    );
 
     let policies = feed_rs::parser::parse(site.output("updates/atom.xml").as_bytes())
         .expect("the policy feed is valid Atom");
@@ -185,12 +213,28 @@ fn feeds_of_notices_and_policy_changes_parse_with_absolute_links() {
     // Latest effective day first; every page with `effective` or `changes`.
     assert_eq!(
         titles,
-        ["停车收费标准", "出入证收费", "装修施工时间", "装修施工时间（2025 年版）"]
+        [
+            "停车收费标准",
+            "出入证收费",
+            "装修施工时间",
+            "装修施工时间（2025 年版）"
+        ]
     );
     for entry in &policies.entries {
-        assert!(entry.links[0].href.starts_with(&format!("{BASE_URL}/rules/")), "{entry:?}");
+        assert!(
+            entry.links[0]
+                .href
+                .starts_with(&format!("{BASE_URL}/rules/")),
+            "{entry:?}"
+        );
     }
-    let body = policies.entries[0].content.as_ref().unwrap().body.clone().unwrap();
+    let body = policies.entries[0]
+        .content
+        .as_ref()
+        .unwrap()
+        .body
+        .clone()
+        .unwrap();
     assert!(body.contains("临时停车首小时免费"), "{body}");
 }
 
@@ -227,14 +271,20 @@ fn a_notice_prints_as_a_poster_whose_qr_code_opens_the_notice() {
     let footer = Selector::parse("footer.poster-footer").unwrap();
     let footer = doc.select(&footer).next().expect("a poster footer");
     let text: String = footer.text().collect();
-    assert!(text.contains("翠湖苑物业客服中心"), "the estate's name from estate.yaml: {text}");
+    assert!(
+        text.contains("翠湖苑物业客服中心"),
+        "the estate's name from estate.yaml: {text}"
+    );
     assert!(text.contains("客服电话：0571-8888 6666"), "{text}");
 
-    let svg = footer.select(&Selector::parse("svg").unwrap()).next().unwrap().html();
+    let svg = footer
+        .select(&Selector::parse("svg").unwrap())
+        .next()
+        .unwrap()
+        .html();
     let (side, pixels) = rasterise(&svg, 4);
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(side, side, |x, y| {
-        pixels[y * side + x]
-    });
+    let mut image =
+        rqrr::PreparedImage::prepare_from_greyscale(side, side, |x, y| pixels[y * side + x]);
     let grids = image.detect_grids();
     assert_eq!(grids.len(), 1, "one QR code");
     let (_, url) = grids[0].decode().expect("the QR code decodes");
@@ -259,7 +309,11 @@ fn git(dir: &Path, args: &[&str], date: &str) {
         .env("HOME", dir)
         .output()
         .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -270,15 +324,33 @@ fn pages_take_their_dates_and_revisions_from_git_when_asked() {
     // Outside a git checkout: built, and said once.
     let run = site.build(&[]);
     run.assert_success();
-    assert_eq!(run.stderr.matches("not in a git checkout").count(), 1, "{run}");
+    assert_eq!(
+        run.stderr.matches("not in a git checkout").count(),
+        1,
+        "{run}"
+    );
 
     let root = site.root();
     site.write(".gitignore", "public/\n");
-    git(root, &["init", "--quiet", "--initial-branch=main"], "2026-10-01T09:00:00+08:00");
+    git(
+        root,
+        &["init", "--quiet", "--initial-branch=main"],
+        "2026-10-01T09:00:00+08:00",
+    );
     git(root, &["add", "."], "2026-10-01T09:00:00+08:00");
-    git(root, &["commit", "--quiet", "-m", "手册上线"], "2026-10-01T09:00:00+08:00");
-    site.edit("content/notices/2026-11-01-drill.md", |t| t.replace("上午", "上午 9:30"));
-    git(root, &["commit", "--quiet", "-am", "演练时间改为 9:30"], "2026-11-02T10:00:00+08:00");
+    git(
+        root,
+        &["commit", "--quiet", "-m", "手册上线"],
+        "2026-10-01T09:00:00+08:00",
+    );
+    site.edit("content/notices/2026-11-01-drill.md", |t| {
+        t.replace("上午", "上午 9:30")
+    });
+    git(
+        root,
+        &["commit", "--quiet", "-am", "演练时间改为 9:30"],
+        "2026-11-02T10:00:00+08:00",
+    );
 
     let run = site.build(&[]);
     run.assert_success();
@@ -286,19 +358,28 @@ fn pages_take_their_dates_and_revisions_from_git_when_asked() {
 
     // No `updated`: the day of the last commit that touched the file.
     let drill = site.output("notices/2026-11-01-drill/index.html");
-    assert!(drill.contains(r#"最后更新：<time datetime="2026-11-02">"#), "{drill}");
+    assert!(
+        drill.contains(r#"最后更新：<time datetime="2026-11-02">"#),
+        "{drill}"
+    );
     assert_eq!(
         select_texts(&drill, ".revisions li"),
         ["2026年11月2日 演练时间改为 9:30", "2026年10月1日 手册上线"]
     );
     let water = site.output("notices/2026-11-20-water/index.html");
-    assert_eq!(select_texts(&water, ".revisions li"), ["2026年10月1日 手册上线"]);
+    assert_eq!(
+        select_texts(&water, ".revisions li"),
+        ["2026年10月1日 手册上线"]
+    );
 
     // 更新记录: every commit, newest first, with the pages it changed.
     let updates = site.output("updates/index.html");
     let entries = select_texts(&updates, "ol.updates > li");
     assert_eq!(entries.len(), 2, "{updates}");
-    assert!(entries[0].starts_with("2026年11月2日 演练时间改为 9:30"), "{entries:?}");
+    assert!(
+        entries[0].starts_with("2026年11月2日 演练时间改为 9:30"),
+        "{entries:?}"
+    );
     assert!(entries[0].contains("消防演练通知"), "{entries:?}");
     assert!(entries[1].contains("手册上线"), "{entries:?}");
 
@@ -310,7 +391,11 @@ fn pages_take_their_dates_and_revisions_from_git_when_asked() {
         .arg(&clone)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = Command::new(tests::site::site_gen_bin())
         .args(["build", "--today", tests::site::TODAY])
         .current_dir(&clone)

@@ -146,7 +146,10 @@ mod tests {
     #[test]
     fn lifecycle_keys_parse_and_a_bad_effective_day_names_its_line() {
         let s = run("---\ntitle: T\neffective: 2027-01-01\nsupersedes: old.md\nchanges:\n  - 押金调整\n---\n").unwrap();
-        assert_eq!(s.front_matter.effective, NaiveDate::from_ymd_opt(2027, 1, 1));
+        assert_eq!(
+            s.front_matter.effective,
+            NaiveDate::from_ymd_opt(2027, 1, 1)
+        );
         assert_eq!(s.front_matter.supersedes.as_deref(), Some("old.md"));
         assert_eq!(s.front_matter.changes, ["押金调整"]);
         let d = run("---\ntitle: T\nsummary: S\neffective: 2027-02-30\n---\n").unwrap_err();

@@ -25,7 +25,11 @@ pub fn feed_path(file: &str) -> String {
 fn at_midnight(day: NaiveDate, offset: FixedOffset) -> FixedDateTime {
     day.and_hms_opt(0, 0, 0)
         .and_then(|t| t.and_local_timezone(offset).single())
-        .unwrap_or_else(|| day.and_time(chrono::NaiveTime::MIN).and_utc().fixed_offset())
+        .unwrap_or_else(|| {
+            day.and_time(chrono::NaiveTime::MIN)
+                .and_utc()
+                .fixed_offset()
+        })
 }
 
 fn offset(site: &Site) -> FixedOffset {
@@ -191,7 +195,11 @@ pub fn files(content: &crate::content::Content) -> Vec<&'static str> {
     if content.sections.iter().any(|s| s.is_notices()) {
         files.push(NOTICES_FEED);
     }
-    if content.pages.iter().any(|d| LifecycleView::is_policy(&d.meta)) {
+    if content
+        .pages
+        .iter()
+        .any(|d| LifecycleView::is_policy(&d.meta))
+    {
         files.push(POLICIES_FEED);
     }
     files

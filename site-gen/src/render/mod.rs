@@ -189,7 +189,9 @@ pub fn write_site(
     );
     let updates = site.theme.render(
         updates::TEMPLATE,
-        &site.site_view.at(&format!("{}{}", site.config.base_path(), updates::PAGE_URL)),
+        &site
+            .site_view
+            .at(&format!("{}{}", site.config.base_path(), updates::PAGE_URL)),
         &updates::UpdatesContext {
             updates: updates::view(site),
         },
@@ -300,11 +302,20 @@ fn write_page(site: &Site, links: &Links, i: usize, sink: &dyn Sink) -> Result<(
                 .unwrap_or_default(),
             poster: match section.is_notices() {
                 true => Some(
-                    poster::PosterView::new(site, format!("{}{}", site.config.base_url, doc.path.url()))
-                        .map_err(|e| {
-                            Diagnostic::new(&doc.file, None, format!("cannot make the poster's QR code: {e}"))
-                                .help("shorten the file name: the notice's address is too long for a QR code")
-                        })?,
+                    poster::PosterView::new(
+                        site,
+                        format!("{}{}", site.config.base_url, doc.path.url()),
+                    )
+                    .map_err(|e| {
+                        Diagnostic::new(
+                            &doc.file,
+                            None,
+                            format!("cannot make the poster's QR code: {e}"),
+                        )
+                        .help(
+                            "shorten the file name: the notice's address is too long for a QR code",
+                        )
+                    })?,
                 ),
                 false => None,
             },

@@ -105,6 +105,12 @@ pub fn view(site: &Site) -> UpdatesView {
         from_history: site.history.is_some(),
         policies_feed_url: feeds::files(&site.content)
             .contains(&feeds::POLICIES_FEED)
-            .then(|| format!("{}{}", site.config.base_url, feeds::feed_path(feeds::POLICIES_FEED))),
+            .then(|| {
+                format!(
+                    "{}{}",
+                    site.config.base_url,
+                    feeds::feed_path(feeds::POLICIES_FEED)
+                )
+            }),
     }
 }
