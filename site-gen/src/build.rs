@@ -184,16 +184,6 @@ impl Site {
             .git
             .then(|| read_history(&root.join("content")))
             .flatten();
-        if let Some(history) = &history {
-            let documents = content
-                .sections
-                .iter_mut()
-                .map(|s| &mut s.doc)
-                .chain(content.pages.iter_mut());
-            for doc in documents {
-                dated_by_history(doc, history);
-            }
-        }
         let mut fact_uses = forms.fact_uses.clone();
         let documents = content
             .sections
@@ -201,6 +191,9 @@ impl Site {
             .map(|s| &mut s.doc)
             .chain(content.pages.iter_mut());
         for doc in documents {
+            if let Some(history) = &history {
+                dated_by_history(doc, history);
+            }
             problems.extend(facts::expand_document(&config.facts, doc, &mut fact_uses));
         }
 
