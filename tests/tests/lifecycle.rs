@@ -403,5 +403,9 @@ fn pages_take_their_dates_and_revisions_from_git_when_asked() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert_eq!(stderr.matches("shallow").count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("the git history is shallow").count(),
+        1,
+        "{stderr}"
+    );
 }
