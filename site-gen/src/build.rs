@@ -14,6 +14,7 @@ use templates::{Addressing, SiteView, Theme};
 use crate::content::{self, Content, FORMS_DIR};
 use crate::diagnostics::{Diagnostic, Error};
 use crate::facts::{self, Unconfirmed};
+use crate::history::History;
 use crate::links::{self, LinkIndex};
 use crate::listing::{self, ListPage};
 use crate::markdown::{self, Rendered};
@@ -136,6 +137,9 @@ pub struct Site {
     pub today: NaiveDate,
     /// Where pages and forms use which fact of `estate.yaml`.
     pub fact_uses: Vec<config::FactUse>,
+    /// The git history of `content/`, when `history.git` is on and it
+    /// could be read.
+    pub history: Option<History>,
 }
 
 /// One file the build writes besides the pages: its address, its place in
@@ -178,6 +182,11 @@ impl Site {
         let Some(mut content) = content else {
             return Err(Error::Invalid(problems));
         };
+        let history = config
+            .history
+            .git
+            .then(|| read_history(&root.join("content")))
+            .flatten();
         let mut fact_uses = forms.fact_uses.clone();
         let documents = content
             .sections
@@ -185,6 +194,9 @@ impl Site {
             .map(|s| &mut s.doc)
             .chain(content.pages.iter_mut());
         for doc in documents {
+            if let Some(history) = &history {
+                dated_by_history(doc, history);
+            }
             problems.extend(facts::expand_document(&config.facts, doc, &mut fact_uses));
         }
 
@@ -194,9 +206,17 @@ impl Site {
         let render_doc = |doc: &mut content::Document| {
             let body = markdown::without_nul(std::mem::take(&mut doc.body));
             let from = &doc.path;
-            markdown::render(&body, doc.body_line, reserved, &|dest| {
+            let mut rendered = markdown::render(&body, doc.body_line, reserved, &|dest| {
                 links::rewrite(from, dest, &base_path)
-            })
+            });
+            // `supersedes: old.md` is a link like any other: checked.
+            if let Some(dest) = render::lifecycle::supersedes_link(doc) {
+                rendered.links.push(markdown::LinkRef {
+                    dest: dest.to_owned(),
+                    line: doc.line_of("supersedes").unwrap_or(1),
+                });
+            }
+            rendered
         };
         let section_html: Vec<Rendered> = content
             .sections
@@ -210,6 +230,7 @@ impl Site {
         let mut site_view = SiteView::new(&config, &theme, Addressing::SitePath);
         site_view.live_reload = options.live_reload;
         let listings = listing::list_pages(&content, config.lists.page_size);
+        site_view.feeds = render::feeds::links(&config, &content);
         let site = Site {
             root: root.clone(),
             listings,
@@ -224,6 +245,7 @@ impl Site {
                 .today
                 .unwrap_or_else(|| chrono::Local::now().date_naive()),
             fact_uses,
+            history,
         };
         problems.extend(site.validate(&forms_dir));
         if options.strict {
@@ -293,6 +315,18 @@ impl Site {
                 source: self.root.join(config::FILE_NAME),
             });
         }
+        for file in render::feeds::files(&self.content) {
+            outputs.push(Output {
+                url: format!("/{file}"),
+                file: PathBuf::from(file),
+                source: self.root.join(config::FILE_NAME),
+            });
+        }
+        outputs.push(Output {
+            url: render::updates::PAGE_URL.to_owned(),
+            file: PathBuf::from(render::updates::PAGE_FILE),
+            source: self.root.join(config::FILE_NAME),
+        });
         for generated in render::GENERATED {
             outputs.push(Output {
                 url: format!("/{generated}"),
@@ -388,6 +422,41 @@ impl Site {
             elapsed: started.elapsed(),
         }
     }
+}
+
+/// The history of `content/`, or a warning, said once per build, of what
+/// could not be read; the build goes on either way.
+fn read_history(content_dir: &Path) -> Option<History> {
+    match History::read(content_dir) {
+        Ok(history) => {
+            if history.shallow {
+                eprintln!(
+                    "warning: the git history is shallow: pages last changed before its oldest commit show no date or an early one\n  help: fetch the whole history (git fetch --unshallow, or fetch-depth: 0 in actions/checkout)"
+                );
+            }
+            Some(history)
+        }
+        Err(e) => {
+            eprintln!("warning: history.git is on, but {e}");
+            None
+        }
+    }
+}
+
+/// A page without `updated` takes the day of its last commit; a new
+/// commit changes what the page shows, so it counts as a change of the
+/// page for rebuilds.
+fn dated_by_history(doc: &mut content::Document, history: &History) {
+    if doc.meta.updated.is_none() {
+        doc.meta.updated = history.last_changed(&doc.path);
+    }
+    let revisions: Vec<_> = history.revisions(&doc.path).collect();
+    doc.source_digest ^= {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        format!("{revisions:?}").hash(&mut hasher);
+        hasher.finish()
+    };
 }
 
 /// The forms the site has, even when a definition failed to load, so

@@ -66,10 +66,16 @@ pub enum Error {
     Output(String),
 }
 
-fn list(diagnostics: &[Diagnostic]) -> String {
+/// The problems of a run in file order, each once.
+pub fn in_order(diagnostics: &[Diagnostic]) -> Vec<Diagnostic> {
     let mut sorted = diagnostics.to_vec();
     sorted.sort();
     sorted.dedup();
+    sorted
+}
+
+fn list(diagnostics: &[Diagnostic]) -> String {
+    let sorted = in_order(diagnostics);
     let count = sorted.len();
     let mut text = format!(
         "{count} problem{} found; nothing was written",
@@ -79,6 +85,36 @@ fn list(diagnostics: &[Diagnostic]) -> String {
         text.push_str(&format!("\n  {}. {d}", i + 1));
     }
     text
+}
+
+impl Diagnostic {
+    /// The problem as a GitHub Actions workflow command, so the web
+    /// editor shows it on the line it is about:
+    /// `::error file=content/x.md,line=3::message`.
+    pub fn github_annotation(&self) -> String {
+        let mut properties = format!("file={}", escape_property(&self.file.to_string_lossy()));
+        if let Some(line) = self.line {
+            properties.push_str(&format!(",line={line}"));
+        }
+        let mut message = self.message.clone();
+        if let Some(help) = &self.help {
+            message.push_str("\nhelp: ");
+            message.push_str(help);
+        }
+        format!("::error {properties}::{}", escape_data(&message))
+    }
+}
+
+/// Escapes a workflow command's message as the Actions runner expects.
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A property value also may not contain the separators `:` and `,`.
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// Turns a serde_yaml error into a diagnostic at the right line of the file;
@@ -97,6 +133,7 @@ pub fn yaml_diagnostic(file: &Path, first_line: usize, err: &serde_yaml::Error) 
         Some("add a line such as `title: 装修押金退还` to the front matter")
     } else if message.contains("premature end of input")
         || message.contains("input contains invalid characters")
+        || message.contains("input is out of range")
     {
         Some("dates are written YYYY-MM-DD, e.g. 2026-11-23")
     } else {
@@ -122,5 +159,21 @@ impl From<config::FileError> for Diagnostic {
                 message,
             } => Diagnostic::new(path, line, message),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_annotation_names_file_and_line_and_escapes_what_would_end_it() {
+        let d = Diagnostic::new("content/a,b.md", Some(7), "50% 的链接\n坏了").help("改正 `x: y`");
+        assert_eq!(
+            d.github_annotation(),
+            "::error file=content/a%2Cb.md,line=7::50%25 的链接%0A坏了%0Ahelp: 改正 `x: y`"
+        );
+        let d = Diagnostic::new("config.yaml", None, "m");
+        assert_eq!(d.github_annotation(), "::error file=config.yaml::m");
     }
 }

@@ -9,6 +9,7 @@ pub mod build;
 pub mod content;
 pub mod diagnostics;
 pub mod facts;
+pub mod history;
 pub mod links;
 pub mod listing;
 pub mod markdown;

@@ -38,6 +38,9 @@ enum Command {
         /// Fail while any value of estate.yaml is not confirmed, as `build --strict` does
         #[arg(long)]
         strict: bool,
+        /// `github`: each problem as a GitHub Actions annotation on its file and line
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
     },
     /// Build, serve on 127.0.0.1 with the request forms, rebuild and reload on every change
     Serve {
@@ -50,6 +53,15 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data: Option<PathBuf>,
     },
+}
+
+/// How `check` reports problems.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    /// A numbered list on standard error.
+    Human,
+    /// `::error file=…,line=…::message` lines on standard output.
+    Github,
 }
 
 #[derive(Args)]
@@ -91,10 +103,22 @@ fn main() -> ExitCode {
                 }
             })
         }
-        Command::Check { site, strict } => {
+        Command::Check {
+            site,
+            strict,
+            format,
+        } => {
             let mut options = site.options();
             options.strict = strict;
-            check(&options).map(|summary| {
+            let result = check(&options);
+            if format == Format::Github
+                && let Err(site_gen::Error::Invalid(problems)) = &result
+            {
+                for problem in site_gen::diagnostics::in_order(problems) {
+                    println!("{}", problem.github_annotation());
+                }
+            }
+            result.map(|summary| {
                 println!("Checked {summary}: no problems");
                 if !summary.unconfirmed.is_empty() {
                     println!(

@@ -117,6 +117,7 @@ fn every_page_lands_at_its_address_and_the_summary_is_printed() {
         "notices/2026-11-15-meeting/index.html",
         "notices/2026-11-20-water/index.html",
         "notices/2026/index.html",
+        "notices/atom.xml",
         "notices/index.html",
         "renovation/deposit/index.html",
         "renovation/deposit/refund/index.html",
@@ -128,6 +129,7 @@ fn every_page_lands_at_its_address_and_the_summary_is_printed() {
         "static/forms.js",
         "static/search.js",
         "static/style.css",
+        "updates/index.html",
     ];
     assert_eq!(files, expected);
 

@@ -125,6 +125,8 @@ pub struct Config {
     /// How long the lists on pages may get, however big a section grows.
     #[serde(default)]
     pub lists: Lists,
+    #[serde(default)]
+    pub history: History,
     /// The estate's facts from `estate.yaml` (empty without one).
     #[serde(skip)]
     pub facts: Facts,
@@ -172,6 +174,26 @@ impl Default for Lists {
             page_size: 50,
             window: 10,
             home_notices: 10,
+        }
+    }
+}
+
+/// Page history read from git, where the site is a git checkout.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct History {
+    /// Read the commits that touched each page: a page without `updated`
+    /// takes its date from the last one, and lists them as 修订记录.
+    pub git: bool,
+    /// How many changes the 更新记录 page lists.
+    pub recent: usize,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            git: false,
+            recent: 50,
         }
     }
 }
@@ -283,7 +305,8 @@ impl Config {
 
     /// The theme shows these facts on every page (the footer, the call
     /// buttons), whether or not a page names them.
-    pub const THEME_FACTS: [&'static str; 5] = [
+    pub const THEME_FACTS: [&'static str; 6] = [
+        "estate.name",
         "desk.phone",
         "duty.phone",
         "desk.hours",

@@ -6,8 +6,8 @@ mod views;
 
 pub use theme::{TemplateError, Theme, escape_html};
 pub use views::{
-    AcceptanceView, Addressing, FormContext, MenuItem, ReceiptContext, ReceiptStep, ReceiptView,
-    SiteView,
+    AcceptanceView, Addressing, FeedLink, FormContext, MenuItem, ReceiptContext, ReceiptStep,
+    ReceiptView, SiteView,
 };
 
 /// The template of a request form page.

@@ -40,6 +40,15 @@ pub struct SiteView {
     pub contact: Contact,
     /// The estate's facts as shown to owners: `site.facts.desk.phone`.
     pub facts: serde_json::Map<String, serde_json::Value>,
+    /// Atom feeds the pages announce in `<head>`; the generator sets them.
+    pub feeds: Vec<FeedLink>,
+}
+
+/// A feed as `<link rel="alternate" type="application/atom+xml">` names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedLink {
+    pub title: String,
+    pub url: String,
 }
 
 impl SiteView {
@@ -76,6 +85,7 @@ impl SiteView {
                 .collect(),
             contact: config.contact.clone(),
             facts: config.facts.tree(),
+            feeds: Vec::new(),
         }
     }
 

@@ -28,6 +28,14 @@ pub struct FrontMatter {
     /// the numbers named here (keys of `estate.yaml`, e.g. `national.fire`).
     #[serde(default)]
     pub call: Vec<String>,
+    /// Policy pages: the day this version of the rule takes effect.
+    pub effective: Option<NaiveDate>,
+    /// Policy pages: what this version replaces, as text ("2024 年版") or
+    /// as a relative link to the page it replaces (`old-rules.md`).
+    pub supersedes: Option<String>,
+    /// Policy pages: what changed in this version, one line each.
+    #[serde(default)]
+    pub changes: Vec<String>,
 }
 
 impl FrontMatter {
@@ -133,6 +141,19 @@ mod tests {
         );
         assert_eq!(s.body, "正文\n");
         assert_eq!(s.body_line, 6);
+    }
+
+    #[test]
+    fn lifecycle_keys_parse_and_a_bad_effective_day_names_its_line() {
+        let s = run("---\ntitle: T\neffective: 2027-01-01\nsupersedes: old.md\nchanges:\n  - 押金调整\n---\n").unwrap();
+        assert_eq!(
+            s.front_matter.effective,
+            NaiveDate::from_ymd_opt(2027, 1, 1)
+        );
+        assert_eq!(s.front_matter.supersedes.as_deref(), Some("old.md"));
+        assert_eq!(s.front_matter.changes, ["押金调整"]);
+        let d = run("---\ntitle: T\nsummary: S\neffective: 2027-02-30\n---\n").unwrap_err();
+        assert_eq!(d.line, Some(4), "{d}");
     }
 
     #[test]

@@ -1,7 +1,11 @@
 //! Pages → templates → files: every page rendered in parallel and written
 //! as soon as it is rendered.
 
+pub mod feeds;
+pub mod lifecycle;
+pub mod poster;
 mod sitemap;
+pub mod updates;
 mod views;
 
 use std::collections::hash_map::DefaultHasher;
@@ -23,6 +27,9 @@ use crate::urls::ContentPath;
 
 /// Files the build writes that no content file names.
 pub const GENERATED: [&str; 3] = ["sitemap.xml", "robots.txt", "404.html"];
+
+/// The most commits a page's 修订记录 lists: the rest are in git.
+const MAX_REVISIONS: usize = 20;
 
 /// The page of a form on the site, as if it were `content/forms/<kind>.md`.
 pub fn form_page(kind: &str) -> ContentPath {
@@ -197,6 +204,22 @@ pub fn write_site(
         )
         .err(),
     );
+    let updates = site.theme.render(
+        updates::TEMPLATE,
+        &site
+            .site_view
+            .at(&format!("{}{}", site.config.base_path(), updates::PAGE_URL)),
+        &updates::UpdatesContext {
+            updates: updates::view(site),
+        },
+    );
+    let updates_file = PathBuf::from(updates::PAGE_FILE);
+    match emit(sink, &updates_file, updates, &site.root.join("themes")) {
+        Ok(()) => {
+            produced.files.insert(updates_file);
+        }
+        Err(problem) => problems.push(problem),
+    }
     if site.config.search.enabled {
         match write_search(site, &links, sink) {
             Ok(files) => produced.files.extend(files),
@@ -219,6 +242,18 @@ pub fn write_site(
     }
     sink.write(Path::new("sitemap.xml"), sitemap::sitemap(site).as_bytes())?;
     sink.write(Path::new("robots.txt"), sitemap::robots(site).as_bytes())?;
+    if let Some(xml) = feeds::notices(site) {
+        sink.write(Path::new(feeds::NOTICES_FEED), xml.as_bytes())?;
+    }
+    if feeds::files(content).contains(&feeds::POLICIES_FEED) {
+        sink.write(
+            Path::new(feeds::POLICIES_FEED),
+            feeds::policies(site).as_bytes(),
+        )?;
+    }
+    produced
+        .files
+        .extend(feeds::files(content).into_iter().map(PathBuf::from));
     let home = content
         .sections
         .iter()
@@ -307,6 +342,36 @@ fn write_page(
             expires: doc.meta.expires,
             expired: this.expired,
             call: crate::facts::call_block(&site.config.facts, &doc.meta.call),
+            revisions: site
+                .history
+                .as_ref()
+                .map(|h| h.revisions(&doc.path).take(MAX_REVISIONS).collect())
+                .unwrap_or_default(),
+            poster: match section.is_notices() {
+                true => Some(
+                    poster::PosterView::new(
+                        site,
+                        format!("{}{}", site.config.base_url, doc.path.url()),
+                    )
+                    .map_err(|e| {
+                        Diagnostic::new(
+                            &doc.file,
+                            None,
+                            format!("cannot make the poster's QR code: {e}"),
+                        )
+                        .help(
+                            "shorten the file name: the notice's address is too long for a QR code",
+                        )
+                    })?,
+                ),
+                false => None,
+            },
+            lifecycle: lifecycle::LifecycleView::of(
+                doc,
+                content,
+                site.config.base_path(),
+                site.today,
+            ),
         },
         section: nav.section.then(|| nav.breadcrumbs.last()).flatten(),
         siblings: nav.siblings,

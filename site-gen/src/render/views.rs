@@ -46,6 +46,12 @@ pub struct PageView<'a> {
     pub expired: bool,
     /// Call buttons before anything else (`call:` in the front matter).
     pub call: Vec<crate::facts::CallView>,
+    /// `effective`, `supersedes`, `changes`: a policy page's version.
+    pub lifecycle: super::lifecycle::LifecycleView,
+    /// The commits that changed the page (修订记录), newest first.
+    pub revisions: Vec<&'a crate::history::Revision>,
+    /// Notices: what the printed lobby poster adds to the page.
+    pub poster: Option<super::poster::PosterView>,
 }
 
 #[derive(Debug, Serialize)]
