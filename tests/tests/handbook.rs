@@ -242,3 +242,64 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The `tel:` links of the receipt's call block and of its closing
+/// "when it becomes urgent" callout.
+fn receipt_calls(html: &str) -> (Vec<String>, Vec<String>) {
+    let doc = Html::parse_document(html);
+    let hrefs = |css: &str| {
+        doc.select(&select(css))
+            .filter_map(|a| a.value().attr("href").map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    (
+        hrefs("main > .call-block a"),
+        hrefs("main > p.callout-urgent a"),
+    )
+}
+
+#[tokio::test]
+async fn the_receipt_of_an_emergency_starts_with_the_duty_line() {
+    // The desk's number made different from the duty line's (both are the
+    // same placeholder in estate.yaml), so the page shows which it links.
+    let desk = tests::desk::TestDesk::with(|d| {
+        d.site.contact.phone = Some("0571-8888 6666".to_owned());
+    });
+    let duty = desk
+        .desk
+        .site
+        .contact
+        .duty_phone
+        .clone()
+        .expect("estate.yaml has a duty line");
+    let duty_tel = format!("tel:{}", duty.replace(' ', ""));
+
+    // An emergency (no alert channel configured: the promise names the line).
+    let answer = desk.post_form("repair", &tests::desk::repair()).await;
+    let url = answer.header("location").expect("a receipt").to_owned();
+    let page = desk.get(&url).await;
+    assert_eq!(
+        first_in_main(&page.body),
+        ("section".to_owned(), "call-block".to_owned()),
+        "{}",
+        page.body
+    );
+    let (call, urgent) = receipt_calls(&page.body);
+    assert_eq!(call, [duty_tel.clone()]);
+    assert_eq!(urgent, [duty_tel.clone()], "the callout under the title");
+
+    // An ordinary repair: no call block, and its "if it becomes urgent"
+    // line still gives the duty line, not the desk's.
+    let answer = desk
+        .post_form("repair", &tests::desk::ordinary_repair())
+        .await;
+    let url = answer.header("location").expect("a receipt").to_owned();
+    let page = desk.get(&url).await;
+    let (call, urgent) = receipt_calls(&page.body);
+    assert!(call.is_empty(), "{call:?}");
+    assert_eq!(urgent, [duty_tel]);
+    assert!(
+        page.body.contains("tel:0571-88886666"),
+        "the desk's number is still there, for follow-up questions"
+    );
+}
