@@ -120,6 +120,8 @@ pub struct ReceiptView {
     /// For an emergency, what was done beyond the queue: the duty alert
     /// and its escalation. Empty when no alert was planned.
     pub duty_note: String,
+    /// An option the owner chose is an emergency's (`alert: true`).
+    pub emergency: bool,
     /// Where the request is, in words for the owner.
     pub status: String,
     /// The work is over (done, followed up, closed or cancelled).

@@ -670,6 +670,7 @@ fn write_forms(site: &Site, sink: &dyn Sink) -> Vec<Diagnostic> {
             late: false,
             commitment: "30 分钟内响应".into(),
             duty_note: "已通知值班人员".into(),
+            emergency: true,
             status: "已受理".into(),
             finished: false,
             steps: vec![templates::ReceiptStep {
