@@ -49,8 +49,6 @@ pub struct Backends {
     pub store: Arc<dyn TicketStore>,
     pub transport: Arc<dyn MailTransport>,
     pub alerting: Alerting,
-    /// The installation's secret, as the store keeps it.
-    pub secret: String,
     /// Attempts are counted in the store where desks are many (DynamoDB,
     /// on Lambda), in memory where there is one (SQLite).
     pub counts_in_store: bool,
@@ -145,16 +143,11 @@ pub async fn backends(settings: &Settings) -> Result<Backends, LoadError> {
              set DESK_ALERT_WEBHOOK_URL or DESK_ALERT_SNS_TOPIC_ARN"
         );
     }
-    let secret = store
-        .installation_secret()
-        .await
-        .map_err(|e| LoadError::Settings(format!("reading the installation secret: {e}")))?;
     Ok(Backends {
         counts_in_store: matches!(settings.store, StoreChoice::Dynamodb { .. }),
         store,
         transport,
         alerting,
-        secret,
     })
 }
 
@@ -172,7 +165,6 @@ pub fn assemble(
     desk.secure_cookies = settings.secure_cookies;
     desk.follow_up_after = settings.follow_up_after;
     desk.duty = settings.duty();
-    desk.secret = backends.secret.clone();
     if backends.counts_in_store {
         desk.limiter = Limiter::Store;
     }

@@ -32,7 +32,7 @@ const _: () = assert!(KEY_BYTES - TIME_BYTES - MAX_CHOICES >= 16);
 
 /// The answer to a caught submission: a ticket as it would be stored, and
 /// the key of its status page.
-pub fn file(
+pub async fn file(
     desk: &Desk,
     form: &FormDefinition,
     valid: &Validated,
@@ -55,13 +55,13 @@ pub fn file(
     }
     let received = received_at(desk, &reference, &payload).unwrap_or(now);
     let (ticket, _) = rebuild(desk, form, reference, received, &payload);
-    let key = seal(desk, form, &ticket.reference, &payload);
+    let key = seal(desk.secret().await, form, &ticket.reference, &payload);
     Ok((ticket, key))
 }
 
 /// The ticket a decoy status page shows, and the messages a real one would
 /// owe, if `key` is one this desk sealed for `reference`.
-pub fn open(
+pub async fn open(
     desk: &Desk,
     form: &FormDefinition,
     reference: &str,
@@ -69,13 +69,14 @@ pub fn open(
 ) -> Option<(Ticket, Vec<Outgoing>)> {
     let bytes = from_hex(key)?;
     let length = TIME_BYTES + choice_fields(form).count();
-    let mask = mask(desk, reference, length);
+    let secret = desk.secret().await;
+    let mask = mask(secret, reference, length);
     let payload: Vec<u8> = bytes[..length]
         .iter()
         .zip(&mask)
         .map(|(b, m)| b ^ m)
         .collect();
-    let mac = mac(desk, form, reference, &payload);
+    let mac = mac(secret, form, reference, &payload);
     mac.verify_truncated_left(&bytes[length..]).ok()?;
     let received = received_at(desk, reference, &payload)?;
     Some(rebuild(
@@ -127,16 +128,18 @@ fn received_at(desk: &Desk, reference: &str, payload: &[u8]) -> Option<DateTime<
     Some(local.with_timezone(&Utc))
 }
 
-fn seal(desk: &Desk, form: &FormDefinition, reference: &str, payload: &[u8]) -> String {
-    let mask = mask(desk, reference, payload.len());
+fn seal(secret: &str, form: &FormDefinition, reference: &str, payload: &[u8]) -> String {
+    let mask = mask(secret, reference, payload.len());
     let mut key: Vec<u8> = payload.iter().zip(&mask).map(|(b, m)| b ^ m).collect();
-    let tag = mac(desk, form, reference, payload).finalize().into_bytes();
+    let tag = mac(secret, form, reference, payload)
+        .finalize()
+        .into_bytes();
     key.extend_from_slice(&tag[..KEY_BYTES - payload.len()]);
     key.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn keyed(desk: &Desk, purpose: &str) -> Hmac<Sha256> {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(desk.secret.as_bytes())
+fn keyed(secret: &str, purpose: &str) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
     mac.update(purpose.as_bytes());
     mac.update(&[0]);
@@ -144,14 +147,14 @@ fn keyed(desk: &Desk, purpose: &str) -> Hmac<Sha256> {
 }
 
 /// Hides the payload, so keys look alike random, as real ones are.
-fn mask(desk: &Desk, reference: &str, length: usize) -> Vec<u8> {
-    let mut mac = keyed(desk, "decoy mask");
+fn mask(secret: &str, reference: &str, length: usize) -> Vec<u8> {
+    let mut mac = keyed(secret, "decoy mask");
     mac.update(reference.as_bytes());
     mac.finalize().into_bytes()[..length].to_vec()
 }
 
-fn mac(desk: &Desk, form: &FormDefinition, reference: &str, payload: &[u8]) -> Hmac<Sha256> {
-    let mut mac = keyed(desk, "decoy seal");
+fn mac(secret: &str, form: &FormDefinition, reference: &str, payload: &[u8]) -> Hmac<Sha256> {
+    let mut mac = keyed(secret, "decoy seal");
     for part in [form.kind.as_bytes(), reference.as_bytes(), payload] {
         mac.update(part);
         mac.update(&[0]);

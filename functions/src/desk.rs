@@ -53,12 +53,31 @@ pub struct Desk {
     pub duty: Duty,
     /// Where attempts are counted for the rate limits.
     pub limiter: Limiter,
-    /// The installation's secret (see `TicketStore::installation_secret`);
-    /// a random one for a desk the store has not given one.
-    pub secret: String,
+    /// The installation's secret (see `TicketStore::installation_secret`),
+    /// read from the store when first needed, not at a cold start.
+    secret: tokio::sync::OnceCell<String>,
+    /// Keys this process's hashes while the store cannot give the secret.
+    fallback_secret: String,
 }
 
 impl Desk {
+    /// The installation's secret. While the store cannot be read, this
+    /// process's own (asked for again next time), so a request is never
+    /// refused for it.
+    pub async fn secret(&self) -> &str {
+        match self
+            .secret
+            .get_or_try_init(|| self.store.installation_secret())
+            .await
+        {
+            Ok(secret) => secret,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the installation secret failed");
+                &self.fallback_secret
+            }
+        }
+    }
+
     /// Loads the forms and the theme of the site at `root`.
     pub fn load(
         root: &Path,
@@ -80,7 +99,8 @@ impl Desk {
             secure_cookies: true,
             follow_up_after: crate::settings::DEFAULT_FOLLOW_UP_AFTER,
             limiter: Limiter::Memory(Default::default()),
-            secret: crate::accounts::random_token()
+            secret: tokio::sync::OnceCell::new(),
+            fallback_secret: crate::accounts::random_token()
                 .map_err(|e| LoadError::Settings(format!("no randomness for a secret: {e}")))?,
             duty: Duty::default(),
         })

@@ -33,7 +33,7 @@ impl FromRequestParts<Arc<Desk>> for ClientKey {
             .unwrap_or_else(|| "unknown".to_owned());
         // Keyed with the installation's secret: without it, the few
         // billion IPv4 addresses could be hashed in turn and matched.
-        let hash = Sha256::digest(format!("client#{}#{address}", desk.secret).as_bytes());
+        let hash = Sha256::digest(format!("client#{}#{address}", desk.secret().await).as_bytes());
         Ok(ClientKey(
             hash.iter().take(12).map(|b| format!("{b:02x}")).collect(),
         ))

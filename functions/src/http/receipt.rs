@@ -65,9 +65,9 @@ async fn opened(
             });
             Ok((ticket, messages))
         }
-        Ok(None) => {
-            crate::decoy::open(desk, form, reference, key).ok_or_else(|| not_found(desk, format))
-        }
+        Ok(None) => crate::decoy::open(desk, form, reference, key)
+            .await
+            .ok_or_else(|| not_found(desk, format)),
         Ok(_) => Err(not_found(desk, format)),
         Err(e) => {
             tracing::error!(error = %e, "reading a ticket failed");

@@ -130,7 +130,7 @@ async fn handle(
     if submission.is_spam(form) {
         // The answer an owner would get, its status page included, so a
         // bot learns nothing; nothing is stored or sent.
-        return match crate::decoy::file(desk, form, &valid) {
+        return match crate::decoy::file(desk, form, &valid).await {
             Ok((ticket, key)) => {
                 counted().await;
                 (

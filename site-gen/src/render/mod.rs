@@ -326,7 +326,9 @@ fn write_page(
     nav: PageNav<'_>,
     sink: &dyn Sink,
 ) -> Result<(), Diagnostic> {
-    let doc = &site.content.pages[i];
+    let content = &site.content;
+    let doc = &content.pages[i];
+    let section = &content.sections[content.page_section[i]];
     let this = &links.pages[i];
     let rendered = &site.page_html[i];
     let context = PageContext {
