@@ -122,6 +122,14 @@ pub struct FixtureSite {
 }
 
 impl FixtureSite {
+    /// The fixture `name` copied and built without options; the build must
+    /// succeed.
+    pub fn built(name: &str) -> FixtureSite {
+        let site = FixtureSite::new(name);
+        site.build(&[]).assert_success();
+        site
+    }
+
     /// Copies `tests/fixtures/sites/<name>` (e.g. `basic`, `invalid/bad_yaml`).
     pub fn new(name: &str) -> FixtureSite {
         let source = fixtures_dir().join(name);

@@ -285,8 +285,12 @@ async fn the_receipt_of_an_emergency_starts_with_the_duty_line() {
         page.body
     );
     let (call, urgent) = receipt_calls(&page.body);
-    assert_eq!(call, [duty_tel.clone()]);
-    assert_eq!(urgent, [duty_tel.clone()], "the callout under the title");
+    assert_eq!(call, std::slice::from_ref(&duty_tel));
+    assert_eq!(
+        urgent,
+        std::slice::from_ref(&duty_tel),
+        "the callout under the title"
+    );
 
     // An ordinary repair: no call block, and its "if it becomes urgent"
     // line still gives the duty line, not the desk's.

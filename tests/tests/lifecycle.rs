@@ -22,15 +22,9 @@ fn select_texts(html: &str, css: &str) -> Vec<String> {
         .collect()
 }
 
-fn built() -> FixtureSite {
-    let site = FixtureSite::new("lifecycle");
-    site.build(&[]).assert_success();
-    site
-}
-
 #[test]
 fn a_rule_shows_from_when_it_applies_what_it_replaces_and_what_changed() {
-    let site = built();
+    let site = FixtureSite::built("lifecycle");
 
     let past = site.output("rules/renovation-hours/index.html");
     assert_eq!(
@@ -131,7 +125,7 @@ fn a_bad_effective_day_or_superseded_page_is_reported_at_its_line() {
 
 #[test]
 fn feeds_of_notices_and_policy_changes_parse_with_absolute_links() {
-    let site = built();
+    let site = FixtureSite::built("lifecycle");
     let home = site.output("index.html");
     let alternates: Vec<(String, String)> = {
         let doc = Html::parse_document(&home);
@@ -265,7 +259,7 @@ fn rasterise(svg: &str, scale: usize) -> (usize, Vec<u8>) {
 
 #[test]
 fn a_notice_prints_as_a_poster_whose_qr_code_opens_the_notice() {
-    let site = built();
+    let site = FixtureSite::built("lifecycle");
     let html = site.output("notices/2026-11-20-water/index.html");
     let doc = Html::parse_document(&html);
     let footer = Selector::parse("footer.poster-footer").unwrap();

@@ -33,15 +33,9 @@ fn guide(numbers: impl IntoIterator<Item = usize>) -> Vec<String> {
         .collect()
 }
 
-fn built() -> FixtureSite {
-    let site = FixtureSite::new("sections");
-    site.build(&[]).assert_success();
-    site
-}
-
 #[test]
 fn a_long_section_list_is_split_into_numbered_pages_with_rel_links() {
-    let site = built();
+    let site = FixtureSite::built("sections");
     let pages = [
         ("guide/index.html", guide(1..=4)),
         ("guide/page/2/index.html", guide(5..=8)),
@@ -96,7 +90,7 @@ fn a_long_section_list_is_split_into_numbered_pages_with_rel_links() {
 
 #[test]
 fn a_page_lists_only_a_window_of_a_long_section_with_its_first_and_last() {
-    let site = built();
+    let site = FixtureSite::built("sections");
     let window = |n: usize| {
         let html = site.output(&format!("guide/g{n:02}/index.html"));
         let titles = texts(&html, "nav.siblings li a");
@@ -131,7 +125,7 @@ fn a_page_lists_only_a_window_of_a_long_section_with_its_first_and_last() {
 
 #[test]
 fn the_notices_archive_is_browsed_by_year() {
-    let site = built();
+    let site = FixtureSite::built("sections");
     let notices = site.output("notices/index.html");
     assert_eq!(
         anchors(&notices, "nav.archive-years a"),
@@ -184,7 +178,7 @@ fn the_notices_archive_is_browsed_by_year() {
 
 #[test]
 fn the_home_page_lists_the_newest_current_notices_up_to_its_bound() {
-    let site = built();
+    let site = FixtureSite::built("sections");
     let home = site.output("index.html");
     assert_eq!(
         texts(&home, "section.notices li a"),

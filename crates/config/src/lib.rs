@@ -79,20 +79,12 @@ pub struct Contact {
 }
 
 /// Where the request desk's functions answer.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Desk {
     /// The address the form pages post to. Empty means "the same origin as
     /// the site", which is how `site-gen serve` runs them.
     pub endpoint: String,
-}
-
-impl Default for Desk {
-    fn default() -> Self {
-        Desk {
-            endpoint: String::new(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
