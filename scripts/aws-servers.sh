@@ -123,7 +123,7 @@ s.close()'
 
 start_moto() {
   local log="$dir/moto.log" pid port="" deadline
-  pid="$(launch "$log" "$venv/bin/moto_server" -H 127.0.0.1 -p 0)"
+  pid="$(launch "$log" "$venv/bin/python" "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/moto_server_serial.py" 127.0.0.1 0)"
   echo "$pid" >>"$dir/pids"
   deadline=$((SECONDS + START_TIMEOUT))
   # moto prints " * Running on http://127.0.0.1:PORT" once it listens.
