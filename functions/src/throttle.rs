@@ -61,12 +61,14 @@ impl Limiter {
             Limiter::Memory(counts) => Ok(counts.wait(now, limit)),
             Limiter::Store => {
                 let windows = Windows::at(now, limit.window);
-                let current = store
-                    .read_hits(&windows.key(limit, windows.current))
-                    .await?;
-                let previous = store
-                    .read_hits(&windows.key(limit, windows.previous))
-                    .await?;
+                let (current_key, previous_key) = (
+                    windows.key(limit, windows.current),
+                    windows.key(limit, windows.previous),
+                );
+                let (current, previous) = tokio::try_join!(
+                    store.read_hits(&current_key),
+                    store.read_hits(&previous_key),
+                )?;
                 Ok(
                     (windows.estimate(now, previous, current) + 1.0 > f64::from(limit.max))
                         .then(|| windows.wait(now)),

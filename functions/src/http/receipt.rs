@@ -232,13 +232,7 @@ fn page(
         late,
         commitment,
         duty_note: duty_note(desk, messages),
-        emergency: ticket.fields.iter().any(|(name, value)| {
-            form.fields
-                .iter()
-                .find(|f| f.name == *name)
-                .and_then(|f| f.choice(value))
-                .is_some_and(|c| c.alert)
-        }),
+        emergency: form.decide(ticket.fields.clone()).alert,
         status: ticket.status.label().to_owned(),
         finished: !ticket.status.is_open(),
         steps: ticket
