@@ -197,11 +197,9 @@ impl Desk {
         action: &str,
         after: &Ticket,
     ) -> Result<Vec<Outgoing>, StoreError> {
-        let Some(form) = self.forms.get(&after.kind) else {
-            return Ok(Vec::new());
-        };
         let (key, hash) = Desk::new_status_key()?;
-        let Some(message) = outgoing::for_action(form, after, action, self.clock.now(), &key)
+        let form = after.form(&self.forms);
+        let Some(message) = outgoing::for_action(&form, after, action, self.clock.now(), &key)
         else {
             return Ok(Vec::new());
         };

@@ -111,7 +111,13 @@ fn rebuild(
         .collect();
     let valid = form.decide(values);
     let ticket = desk.new_ticket(form, &valid, reference, received);
-    let planned = crate::outgoing::for_new_ticket(form, &ticket, valid.alert, &desk.duty, "");
+    let planned = crate::outgoing::for_new_ticket(
+        &ticket.form(&desk.forms),
+        &ticket,
+        valid.alert,
+        &desk.duty,
+        "",
+    );
     (ticket, planned)
 }
 

@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 
 use crate::accounts;
 use crate::outgoing::{self, Duty};
+use crate::snapshot::FormSnapshot;
 use crate::store::{Created, Idempotency, StoreError, TicketStore};
 use crate::throttle::Limiter;
 use crate::ticket::{self, Actor, Event, MailPurpose, MailState, Status, Ticket};
@@ -180,7 +181,13 @@ impl Desk {
             // The confirmation email links with a key of its own, so the
             // receipt's key is only ever in the receipt's address.
             let (email_key, email_key_hash) = Desk::new_status_key()?;
-            let owed = outgoing::for_new_ticket(form, &ticket, valid.alert, &self.duty, &email_key);
+            let owed = outgoing::for_new_ticket(
+                &ticket.form(&self.forms),
+                &ticket,
+                valid.alert,
+                &self.duty,
+                &email_key,
+            );
             if owed.iter().any(|m| m.secret.is_some()) {
                 ticket.status_keys.push(email_key_hash);
             }
@@ -267,6 +274,12 @@ impl Desk {
             updated_by: Actor::system().name,
             mail: MailState::owed(received_at, MailPurpose::New),
             status_keys: Vec::new(),
+            snapshot: Some(FormSnapshot::take(
+                form,
+                &valid.values,
+                &valid.commitment,
+                valid.category.as_deref(),
+            )),
             timeline,
         }
     }

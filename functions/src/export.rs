@@ -10,10 +10,10 @@
 use std::io::Write;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use forms::{Field, FieldType, FormSet};
+use forms::{FieldType, FormSet};
 
 use crate::report::{
-    MAX_TICKETS, category_label, department_name, local_midnight, received_between, routing_field,
+    MAX_TICKETS, department_name, local_midnight, received_between, routing_field,
 };
 use crate::store::{StoreError, TicketStore};
 use crate::ticket::Ticket;
@@ -147,26 +147,20 @@ pub fn write_csv(
 }
 
 fn row(ticket: &Ticket, forms: &FormSet, clock: &Clock, columns: &[FieldColumn]) -> Vec<String> {
-    let form = forms.get(&ticket.kind);
+    let form = ticket.form(forms);
     let time = |t: DateTime<Utc>| clock.local(t).format("%Y-%m-%d %H:%M").to_string();
     let yes_no = |b: bool| if b { "是" } else { "否" }.to_owned();
     let follow_up = ticket.follow_up.as_ref();
     let mut cells = vec![
         ticket.reference.clone(),
-        form.map_or_else(|| ticket.kind.clone(), |f| f.noun.clone()),
-        ticket
-            .category
-            .as_deref()
-            .map(|c| {
-                category_label(forms, &ticket.kind, c)
-                    .unwrap_or(c)
-                    .to_owned()
-            })
+        form.noun.clone(),
+        form.category
+            .clone()
+            .or_else(|| ticket.category.clone())
             .unwrap_or_default(),
         department_name(forms, &ticket.department),
         ticket.status.staff_label().to_owned(),
-        form.and_then(|f| f.commitment_by_id(&ticket.urgency))
-            .map_or_else(|| ticket.urgency.clone(), |c| c.label.clone()),
+        form.urgency_label(ticket).to_owned(),
         time(ticket.received_at),
         time(ticket.due_at),
         ticket.done_at.map(time).unwrap_or_default(),
@@ -182,27 +176,17 @@ fn row(ticket: &Ticket, forms: &FormSet, clock: &Clock, columns: &[FieldColumn])
             .map(|s| s.to_string())
             .unwrap_or_default(),
     ];
+    // A value as staff read it: a choice's label, 是 for a ticked box, the
+    // text as typed (made inert for spreadsheets).
     for column in columns {
-        let field = form.and_then(|f| f.field(&column.name));
-        let value = match (field, ticket.field(&column.name)) {
-            (Some(field), Some(value)) => shown(field, value),
+        let answer = form.answers.iter().find(|a| a.name == column.name);
+        let value = match (answer, ticket.field(&column.name)) {
+            (Some(answer), Some(value)) => answer.choice.clone().unwrap_or_else(|| inert(value)),
             _ => String::new(),
         };
         cells.push(value);
     }
     cells
-}
-
-/// A field's value as staff read it: a choice's label, 是 for a ticked
-/// box, the text as typed (made inert for spreadsheets).
-fn shown(field: &Field, value: &str) -> String {
-    if let Some(choice) = field.choice(value) {
-        return choice.label.clone();
-    }
-    if field.kind == FieldType::Checkbox {
-        return if value.is_empty() { "否" } else { "是" }.to_owned();
-    }
-    inert(value)
 }
 
 /// Text an owner typed that a spreadsheet would run as a formula (`=`,

@@ -27,6 +27,7 @@ pub mod notify;
 pub mod outgoing;
 pub mod report;
 pub mod settings;
+pub mod snapshot;
 pub mod store;
 pub mod throttle;
 pub mod ticket;

@@ -8,9 +8,8 @@
 //! settled once: sent, or dropped because it no longer applies.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use forms::{FieldType, FormDefinition};
-use lettre::message::Mailbox;
 
+use crate::snapshot::FormSnapshot;
 use crate::ticket::Ticket;
 
 /// What a message is for; with the channel it decides the recipients.
@@ -202,18 +201,6 @@ impl Duty {
     }
 }
 
-/// The owner's address, when the form asks for one and the owner gave a
-/// valid one.
-pub fn owner_address(form: &FormDefinition, ticket: &Ticket) -> Option<Mailbox> {
-    form.fields
-        .iter()
-        .filter(|f| f.kind == FieldType::Email)
-        .find_map(|f| ticket.field(&f.name))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .and_then(|v| v.parse().ok())
-}
-
 fn about(ticket: &Ticket, what: &str, purpose: Purpose, channel: Channel) -> Outgoing {
     Outgoing::owed(
         format!("{}.{what}.{}", ticket.reference, channel.as_str()),
@@ -228,14 +215,14 @@ fn about(ticket: &Ticket, what: &str, purpose: Purpose, channel: Channel) -> Out
 /// `email_key`) when there is an address; for an emergency, the duty
 /// alert, its escalation after the delay, and the warning at its due time.
 pub fn for_new_ticket(
-    form: &FormDefinition,
+    form: &FormSnapshot,
     ticket: &Ticket,
     emergency: bool,
     duty: &Duty,
     email_key: &str,
 ) -> Vec<Outgoing> {
     let mut owed = Vec::new();
-    if owner_address(form, ticket).is_some() {
+    if form.owner_address(ticket).is_some() {
         let mut confirmation = about(
             ticket,
             "confirmation",
@@ -270,7 +257,7 @@ pub fn for_new_ticket(
 /// confirm. Named by the ticket's version, so a second visit is a second
 /// message and a retried write is not.
 pub fn for_action(
-    form: &FormDefinition,
+    form: &FormSnapshot,
     after: &Ticket,
     action: &str,
     now: DateTime<Utc>,
@@ -281,7 +268,7 @@ pub fn for_action(
         "complete" => (Purpose::Done, "done"),
         _ => return None,
     };
-    owner_address(form, after)?;
+    form.owner_address(after)?;
     let mut message = Outgoing::owed(
         format!("{}.{what}-{}.email", after.reference, after.version),
         Some(&after.reference),

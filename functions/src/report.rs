@@ -9,7 +9,7 @@
 //! tickets from a store; [`to_table`] prints a report for people.
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc};
-use forms::{Field, FormDefinition, FormSet};
+use forms::FormSet;
 use serde::Serialize;
 use unicode_width::UnicodeWidthStr;
 
@@ -212,22 +212,11 @@ pub struct MonthlyReport {
     pub complaints: ComplaintMix,
 }
 
-/// The field whose choice routed a request: its choice is the ticket's
-/// category (the first field with an option naming a department, as the
-/// validation picks it).
-pub fn routing_field(form: &FormDefinition) -> Option<&Field> {
-    form.fields
-        .iter()
-        .find(|f| f.options.iter().any(|c| c.department.is_some()))
-}
+pub use crate::snapshot::routing_field;
 
 /// The label of a ticket's category in its form, e.g. 给排水（漏水、堵塞、水压）.
 pub fn category_label<'a>(forms: &'a FormSet, kind: &str, category: &str) -> Option<&'a str> {
-    let form = forms.get(kind)?;
-    routing_field(form)
-        .and_then(|f| f.choice(category))
-        .or_else(|| form.fields.iter().find_map(|f| f.choice(category)))
-        .map(|c| c.label.as_str())
+    crate::snapshot::category_label(forms.get(kind)?, category)
 }
 
 /// The name of a department, or its id when `departments.yaml` no longer has it.
@@ -585,6 +574,7 @@ pub(crate) mod tests {
             updated_by: "系统".into(),
             mail: MailState::owed(received_at, MailPurpose::New),
             status_keys: vec![],
+            snapshot: None,
             timeline: vec![],
         }
     }

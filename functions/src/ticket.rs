@@ -263,6 +263,11 @@ pub struct Ticket {
     pub status_keys: Vec<String>,
     /// Oldest first. Lists of tickets leave it empty; `get` fills it.
     pub timeline: Vec<Event>,
+    /// The form's words as they were when the ticket was stored; `None` for
+    /// tickets stored before snapshots were kept. Read it with
+    /// [`Ticket::form`].
+    #[serde(default)]
+    pub snapshot: Option<crate::snapshot::FormSnapshot>,
 }
 
 impl Ticket {

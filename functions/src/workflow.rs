@@ -576,6 +576,7 @@ mod tests {
             updated_by: "系统".into(),
             mail: MailState::owed(now, MailPurpose::New),
             status_keys: vec![],
+            snapshot: None,
             timeline: vec![],
         }
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
 use desk::accounts::{Role, Session, Staff};
+use desk::snapshot::{Answer, FormSnapshot, Promise};
 use desk::store::{
     Change, Created, Filters, Idempotency, ListQuery, StoreError, TicketStore, View,
 };
@@ -62,6 +63,34 @@ pub fn ticket(reference: &str, received: DateTime<Utc>, due_in_minutes: i64) -> 
         mail: MailState::owed(received, MailPurpose::New),
         status_keys: vec![desk::accounts::hash_token("first key")],
         timeline: vec![filed(received)],
+        // Stored and read back whole, so an email owed after a form edit
+        // still reads as the owner filled it in.
+        snapshot: Some(FormSnapshot {
+            title: "在线报修".to_owned(),
+            noun: "报修".to_owned(),
+            promise: Some(Promise {
+                label: "一般报修".to_owned(),
+                text: "24 小时内上门".to_owned(),
+            }),
+            category: Some("给排水".to_owned()),
+            emergency: false,
+            answers: vec![
+                Answer {
+                    name: "unit".to_owned(),
+                    label: "房号".to_owned(),
+                    choice: None,
+                    personal: false,
+                    email: false,
+                },
+                Answer {
+                    name: "description".to_owned(),
+                    label: "问题描述".to_owned(),
+                    choice: None,
+                    personal: true,
+                    email: false,
+                },
+            ],
+        }),
     }
 }
 

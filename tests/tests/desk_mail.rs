@@ -147,3 +147,109 @@ async fn owner_text_cannot_add_headers_or_markup() {
         "{headers}"
     );
 }
+
+/// The forms as staff might edit them after tickets were stored: `edit`
+/// changes the folder's files before it is read.
+fn edited_forms(edit: impl FnOnce(&std::path::Path)) -> forms::FormSet {
+    let dir = tempfile::tempdir().unwrap();
+    let source = tests::site::workspace_dir().join("content").join("forms");
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    edit(dir.path());
+    let facts = config::Facts::from_root(&tests::site::workspace_dir()).unwrap();
+    forms::FormSet::load_with(dir.path(), &facts).unwrap()
+}
+
+#[tokio::test]
+async fn a_stored_ticket_keeps_the_words_of_its_form_after_the_form_changes() {
+    let desk = TestDesk::new();
+    let answer = desk.post_form("repair", &tests::desk::repair()).await;
+    let receipt = answer.header("location").unwrap().to_owned();
+    let reference = answer.reference();
+    let ticket = desk.store.get(&reference).await.unwrap().unwrap();
+
+    // A field renamed and relabelled, the promise reworded; then the form removed.
+    let renamed = edited_forms(|dir| {
+        let path = dir.join("repair.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text
+            .replace("name: unit", "name: room")
+            .replace("label: 房号", "label: 楼栋单元")
+            .replace("label: 紧急报修", "label: 特急");
+        std::fs::write(&path, text).unwrap();
+    });
+    let removed = edited_forms(|dir| std::fs::remove_file(dir.join("repair.yaml")).unwrap());
+
+    for forms in [renamed, removed] {
+        let later = TestDesk::on(tempfile::tempdir().unwrap(), desk.store.clone(), |d| {
+            d.forms = forms
+        });
+        let email = notifier(&later, Outage::new(None), Utc::now())
+            .composer
+            .draft(&ticket)
+            .expect("the desk email of a stored ticket is still written");
+        for expected in [
+            "房号：3-2-1502",
+            "紧急报修（",
+            "问题描述：厨房水管爆裂",
+            "报修类别：给排水",
+        ] {
+            assert!(
+                email.text.contains(expected),
+                "lacks {expected}:\n{}",
+                email.text
+            );
+        }
+        assert!(!email.text.contains("楼栋单元") && !email.text.contains("特急"));
+
+        let page = later.get(&receipt).await;
+        assert_eq!(page.status, axum::http::StatusCode::OK, "{}", page.body);
+        assert!(
+            page.body.contains("在线报修") || page.body.contains("报修"),
+            "{}",
+            page.body
+        );
+        assert!(
+            page.body.contains("紧急报修"),
+            "the promise as the owner was given it"
+        );
+    }
+
+    // The owed email goes out once even with the form gone, not retried forever.
+    let gone = TestDesk::on(tempfile::tempdir().unwrap(), desk.store.clone(), |d| {
+        d.forms = edited_forms(|dir| std::fs::remove_file(dir.join("repair.yaml")).unwrap())
+    });
+    let outbox = Outage::new(None);
+    let report = notifier(&gone, outbox.clone(), Utc::now())
+        .run_once()
+        .await
+        .unwrap();
+    assert_eq!(report.failed, 0, "{report:?}");
+    assert!(
+        outbox.passed().contains(&reference),
+        "{:?}",
+        outbox.passed()
+    );
+
+    // A ticket filed after the edit reads as the edited form does.
+    let renamed = TestDesk::on(tempfile::tempdir().unwrap(), desk.store.clone(), |d| {
+        d.forms = edited_forms(|dir| {
+            let path = dir.join("repair.yaml");
+            let text = std::fs::read_to_string(&path).unwrap();
+            std::fs::write(&path, text.replace("label: 房号", "label: 楼栋单元")).unwrap();
+        })
+    });
+    let mut other = tests::desk::repair();
+    other.retain(|(name, _)| *name != "description");
+    other.push(("description", "阳台地漏堵塞，积水漫到客厅。"));
+    let newer = renamed.post_form("repair", &other).await.reference();
+    assert_ne!(newer, reference);
+    let newer = renamed.store.get(&newer).await.unwrap().unwrap();
+    let email = notifier(&renamed, Outage::new(None), Utc::now())
+        .composer
+        .draft(&newer)
+        .unwrap();
+    assert!(email.text.contains("楼栋单元：3-2-1502"), "{}", email.text);
+}

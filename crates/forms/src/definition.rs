@@ -205,6 +205,18 @@ impl Field {
         self.options.iter().find(|c| c.value == value)
     }
 
+    /// How a value reads when it is not the owner's own words: a choice as
+    /// its label, a checkbox as 是/否. `None` for typed text.
+    pub fn reading(&self, value: &str) -> Option<String> {
+        match self.choice(value) {
+            Some(choice) => Some(choice.label.clone()),
+            None if self.kind == FieldType::Checkbox => {
+                Some(if value.is_empty() { "否" } else { "是" }.to_owned())
+            }
+            None => None,
+        }
+    }
+
     pub(crate) fn pattern_regex(&self) -> Option<&regex::Regex> {
         self.compiled_pattern.as_ref()
     }

@@ -14,5 +14,5 @@ pub use definition::{
     Choice, Commitment, DEPARTMENTS_FILE, DESK, DateRange, Department, Field, FieldType,
     FormDefinition, FormError, FormSet, MANAGER,
 };
-pub use validate::{Submission, Validated, ValidationErrors};
-pub use view::{CommitmentView, ErrorView, FieldView, FormView, OptionView, answers};
+pub use validate::{Submission, Validated, ValidationErrors, deliverable_email};
+pub use view::{CommitmentView, ErrorView, FieldView, FormView, OptionView, answers, shown_text};

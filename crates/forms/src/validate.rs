@@ -199,6 +199,13 @@ fn check_field(field: &Field, raw: &str, today: NaiveDate) -> Result<String, Str
         FieldType::Email if !looks_like_email(&value) => {
             return Err("请填写有效的电子邮箱地址，例如 name@example.com".into());
         }
+        FieldType::Email if deliverable_email(&value).is_none() => {
+            // Mail servers along the way need SMTPUTF8 for such a mailbox
+            // name, and neither SES nor most desks' servers promise it.
+            return Err("邮箱地址 @ 前面的部分请只用英文字母、数字和符号（中文邮箱名可能收不到我们的邮件）；\
+                        也可以不填邮箱，我们会打电话联系您"
+                .into());
+        }
         FieldType::Date => {
             let Ok(day) = NaiveDate::parse_from_str(&value, "%Y-%m-%d") else {
                 return Err(format!("{label}应为“年-月-日”格式的日期，例如 2026-11-23"));
@@ -240,6 +247,18 @@ fn clean(raw: &str, multiline: bool) -> String {
     } else {
         unified.split_whitespace().collect::<Vec<_>>().join(" ")
     }
+}
+
+/// An owner's address as mail can carry it without SMTPUTF8: an
+/// internationalised domain (例子.中国) in its ASCII form; `None` when the
+/// mailbox name itself is not ASCII or the domain is not a valid name.
+pub fn deliverable_email(value: &str) -> Option<String> {
+    let (local, domain) = value.trim().rsplit_once('@')?;
+    if local.is_empty() || !local.is_ascii() {
+        return None;
+    }
+    let domain = idna::domain_to_ascii(domain).ok()?;
+    (!domain.is_empty()).then(|| format!("{local}@{domain}"))
 }
 
 /// The same rule a browser applies to `type="email"`, loosely: one `@`,
@@ -344,6 +363,33 @@ fields:
         assert_eq!(
             (ok.department.as_str(), ok.commitment.as_str()),
             ("engineering", "ordinary")
+        );
+    }
+
+    #[test]
+    fn an_international_domain_is_sent_in_ascii_and_a_chinese_mailbox_name_is_refused() {
+        assert_eq!(
+            deliverable_email("wang@例子.中国").as_deref(),
+            Some("wang@xn--fsqu00a.xn--fiqs8s")
+        );
+        assert_eq!(
+            deliverable_email(" a.b@Example.ORG ").as_deref(),
+            Some("a.b@example.org")
+        );
+        assert_eq!(deliverable_email("王@example.org"), None);
+        let with = |email| {
+            let mut pairs = good();
+            pairs.push(("email", email));
+            form().validate(&Submission::from_pairs(pairs))
+        };
+        assert_eq!(
+            with("wang@例子.中国").unwrap().get("email"),
+            Some("wang@例子.中国")
+        );
+        let refused = with("王女士@例子.中国").unwrap_err();
+        assert!(
+            refused.get("email").unwrap().contains("英文字母"),
+            "{refused:?}"
         );
     }
 

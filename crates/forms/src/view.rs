@@ -159,6 +159,15 @@ impl<'a> FormView<'a> {
     }
 }
 
+/// Typed text as people read it: an empty answer as （未填写）.
+pub fn shown_text(value: &str) -> &str {
+    if value.is_empty() {
+        "（未填写）"
+    } else {
+        value
+    }
+}
+
 /// What an owner filled in, in the form's order, each with its field and
 /// as people read it: a choice as its label, a checkbox as 是/否, an empty
 /// answer as （未填写）. Fields the form no longer has are left out.
@@ -173,14 +182,9 @@ pub fn answers<'a>(
                 .iter()
                 .find(|(n, _)| *n == field.name)
                 .map(|(_, v)| v.as_str())?;
-            let shown = match field.choice(value) {
-                Some(choice) => choice.label.clone(),
-                None if field.kind == FieldType::Checkbox => {
-                    if value.is_empty() { "否" } else { "是" }.to_owned()
-                }
-                None if value.is_empty() => "（未填写）".to_owned(),
-                None => value.to_owned(),
-            };
+            let shown = field
+                .reading(value)
+                .unwrap_or_else(|| shown_text(value).to_owned());
             Some((field, shown))
         })
         .collect()

@@ -51,9 +51,6 @@ async fn opened(
     reference: &str,
     key: &str,
 ) -> Result<(Ticket, Vec<Outgoing>), Response> {
-    let Some(form) = desk.forms.get(kind) else {
-        return Err(not_found(desk, format));
-    };
     if !is_reference(reference) || key.len() > 128 {
         return Err(not_found(desk, format));
     }
@@ -65,9 +62,13 @@ async fn opened(
             });
             Ok((ticket, messages))
         }
-        Ok(None) => crate::decoy::open(desk, form, reference, key)
-            .await
-            .ok_or_else(|| not_found(desk, format)),
+        // A stored ticket opens whatever became of its form since; a decoy
+        // only while its form exists, as a real new ticket would.
+        Ok(None) => match desk.forms.get(kind) {
+            Some(form) => crate::decoy::open(desk, form, reference, key).await,
+            None => None,
+        }
+        .ok_or_else(|| not_found(desk, format)),
         Ok(_) => Err(not_found(desk, format)),
         Err(e) => {
             tracing::error!(error = %e, "reading a ticket failed");
@@ -201,38 +202,28 @@ fn page(
     typed: Option<AcceptanceView>,
 ) -> Response {
     let kind = ticket.kind.as_str();
-    let Some(form) = desk.forms.get(kind) else {
-        return not_found(desk, format);
-    };
+    let form = ticket.form(&desk.forms);
     let acceptance = (ticket.status == Status::Done).then(|| {
         typed.unwrap_or_else(|| AcceptanceView {
             version: ticket.version,
             ..AcceptanceView::default()
         })
     });
-    let commitment = form
-        .commitment_by_id(&ticket.urgency)
-        .map(|c| format!("{}：{}", c.label, c.text))
-        .unwrap_or_default();
+    let commitment = form.promise_line();
     let now = desk.clock.now();
     let (due_note, late) = promise(ticket, now);
     let view = ReceiptView {
         form_title: form.title.clone(),
         noun: form.noun.clone(),
         reference: ticket.reference.clone(),
-        category: ticket
-            .category
-            .as_deref()
-            .and_then(|c| crate::report::category_label(&desk.forms, kind, c))
-            .unwrap_or_default()
-            .to_owned(),
+        category: form.category.clone().unwrap_or_default(),
         received: desk.clock.display(ticket.received_at),
         due: format!("{} 前", desk.clock.display(ticket.due_at)),
         due_note,
         late,
         commitment,
         duty_note: duty_note(desk, messages),
-        emergency: form.decide(ticket.fields.clone()).alert,
+        emergency: form.emergency,
         status: ticket.status.label().to_owned(),
         finished: !ticket.status.is_open(),
         steps: ticket

@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use forms::{DESK, FormDefinition, FormSet, MANAGER};
+use forms::{DESK, FormSet, MANAGER};
 use lettre::Message;
 use lettre::message::{Mailbox, MultiPart, SinglePart, header::ContentType};
 
 use super::MailError;
+use crate::snapshot::FormSnapshot;
 use crate::ticket::{MailPurpose, Status, Ticket};
 use crate::time::Clock;
 
@@ -107,14 +108,9 @@ impl Composer {
 
     /// The desk email for a ticket, as words.
     pub fn draft(&self, ticket: &Ticket) -> Result<DeskEmail, MailError> {
-        let form = self.forms.get(&ticket.kind).ok_or_else(|| {
-            MailError::Compose(format!("there is no form `{}` any more", ticket.kind))
-        })?;
-        let facts = self.facts(form, ticket);
-        let urgency = form
-            .commitment_by_id(&ticket.urgency)
-            .map(|c| c.label.as_str())
-            .unwrap_or(&ticket.urgency);
+        let form = ticket.form(&self.forms);
+        let facts = self.facts(&form, ticket);
+        let urgency = form.urgency_label(ticket);
         let serious = if ticket.serious { "严重·" } else { "" };
         let subject = format!(
             "[{serious}{}·{urgency}] {} · {} · {}前",
@@ -123,15 +119,14 @@ impl Composer {
             facts[3].1,
             self.clock.display(ticket.due_at),
         );
-        let answers = answers(form, ticket);
+        let answers: Vec<(&str, String)> = form
+            .answers(ticket)
+            .map(|(answer, shown)| (answer.label.as_str(), shown.to_owned()))
+            .collect();
         // Staff can answer the owner directly, when the owner gave an
         // address that is a valid mailbox (never anything that could add a
         // header).
-        let reply_to = ticket
-            .fields
-            .iter()
-            .find(|(n, _)| n == "email")
-            .and_then(|(_, v)| v.parse::<Mailbox>().ok());
+        let reply_to = form.owner_address(ticket);
         let (to, cc) = self.recipients(ticket)?;
         let heading = match ticket.mail.purpose {
             MailPurpose::New => format!("新的{}：{}", form.noun, ticket.reference),
@@ -183,8 +178,7 @@ impl Composer {
     }
 
     /// The desk's facts about the ticket, label and value.
-    fn facts(&self, form: &FormDefinition, ticket: &Ticket) -> Vec<(&'static str, String)> {
-        let commitment = form.commitment_by_id(&ticket.urgency);
+    fn facts(&self, form: &FormSnapshot, ticket: &Ticket) -> Vec<(&'static str, String)> {
         let department = self
             .forms
             .department(&ticket.department)
@@ -195,8 +189,9 @@ impl Composer {
             ("类型", form.noun.clone()),
             (
                 "紧急程度",
-                commitment
-                    .map(|c| format!("{}（{}）", c.label, c.text))
+                form.promise
+                    .as_ref()
+                    .map(|p| format!("{}（{}）", p.label, p.text))
                     .unwrap_or_else(|| ticket.urgency.clone()),
             ),
             ("负责部门", department),
@@ -207,14 +202,6 @@ impl Composer {
             ),
         ]
     }
-}
-
-/// What the owner filled in, label and value.
-fn answers<'a>(form: &'a FormDefinition, ticket: &'a Ticket) -> Vec<(&'a str, String)> {
-    forms::answers(form, &ticket.fields)
-        .into_iter()
-        .map(|(field, shown)| (field.label.as_str(), shown))
-        .collect()
 }
 
 fn plain_text(heading: &str, facts: &[(&str, String)], answers: &[(&str, String)]) -> String {

@@ -10,8 +10,8 @@ use lettre::Message;
 use lettre::message::{Mailbox, header::ContentType};
 
 use super::{Composer, MailError};
-use crate::outgoing::{self, Purpose};
-use crate::report::{category_label, department_name};
+use crate::outgoing::Purpose;
+use crate::report::department_name;
 use crate::ticket::Ticket;
 
 impl Composer {
@@ -34,18 +34,15 @@ impl Composer {
     }
 
     fn noun(&self, ticket: &Ticket) -> String {
-        self.forms
-            .get(&ticket.kind)
-            .map_or_else(|| ticket.kind.clone(), |f| f.noun.clone())
+        ticket.form(&self.forms).noun.clone()
     }
 
     fn category(&self, ticket: &Ticket) -> String {
         ticket
+            .form(&self.forms)
             .category
-            .as_deref()
-            .and_then(|c| category_label(&self.forms, &ticket.kind, c))
-            .unwrap_or("未分类")
-            .to_owned()
+            .clone()
+            .unwrap_or_else(|| "未分类".to_owned())
     }
 
     /// Reference, category, unit and time: what a duty phone may show.
@@ -154,10 +151,8 @@ impl Composer {
         status_url: &str,
         id: &str,
     ) -> Result<Message, MailError> {
-        let form = self.forms.get(&ticket.kind).ok_or_else(|| {
-            MailError::Compose(format!("there is no form `{}` any more", ticket.kind))
-        })?;
-        let to = outgoing::owner_address(form, ticket).ok_or_else(|| {
+        let form = ticket.form(&self.forms);
+        let to = form.owner_address(ticket).ok_or_else(|| {
             MailError::Compose(format!(
                 "ticket {} has no valid address of the owner",
                 ticket.reference
@@ -184,10 +179,7 @@ impl Composer {
                 ),
             ),
             _ => {
-                let promise = form
-                    .commitment_by_id(&ticket.urgency)
-                    .map(|c| c.text.clone())
-                    .unwrap_or_default();
+                let promise = form.promise.as_ref().map_or("", |p| p.text.as_str());
                 (
                     format!("已收到您的{noun}：{}", ticket.reference),
                     format!(

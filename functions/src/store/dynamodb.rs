@@ -367,6 +367,10 @@ impl DynamoStore {
         put("urgency", Some(s(&t.urgency)));
         put("category", t.category.as_deref().map(s));
         put("status_keys", Some(s(json(&t.status_keys)?)));
+        put(
+            "snapshot",
+            t.snapshot.as_ref().map(json).transpose()?.map(s),
+        );
         for (name, value) in self.workflow_attributes(t)? {
             put(name, value);
         }
@@ -663,6 +667,10 @@ fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
             .map(|k| from_json(&k, "the ticket's status keys"))
             .transpose()?
             .unwrap_or_default(),
+        snapshot: text(item, "snapshot")
+            .ok()
+            .map(|k| from_json(&k, "the ticket's form snapshot"))
+            .transpose()?,
         timeline: Vec::new(),
     })
 }

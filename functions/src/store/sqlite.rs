@@ -94,6 +94,8 @@ const ADDED_COLUMNS: &[(&str, &str)] = &[
     ("status_keys", "TEXT NOT NULL DEFAULT '[]'"),
     // The owner's unit, trimmed, so the unit filter needs no JSON decoding.
     ("unit", "TEXT"),
+    // The form's words when the ticket was stored (JSON), see `snapshot`.
+    ("snapshot", "TEXT"),
 ];
 
 /// The indexes the queues read through; made after the columns exist.
@@ -107,7 +109,7 @@ CREATE INDEX IF NOT EXISTS tickets_by_unit ON tickets (unit) WHERE unit IS NOT N
 "#;
 
 const COLUMNS: &str = "reference, kind, fields, received_at, status, urgency, department, due_at, version, mail_sent, mail_attempts, mail_error, mail_next_at, \
-     category, assignee, serious, visit_at, done_at, follow_up, reopen_count, updated_at, updated_by, mail_purpose, status_keys";
+     category, assignee, serious, visit_at, done_at, follow_up, reopen_count, updated_at, updated_by, mail_purpose, status_keys, snapshot";
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -260,6 +262,10 @@ fn ticket_from_row(row: &Row<'_>) -> rusqlite::Result<Ticket> {
         updated_at: optional_time(row.get(20)?)?.unwrap_or(received_at),
         updated_by: row.get::<_, Option<String>>(21)?.unwrap_or_default(),
         status_keys: serde_json::from_str(&row.get::<_, String>(23)?).map_err(conversion)?,
+        snapshot: row
+            .get::<_, Option<String>>(24)?
+            .map(|s| serde_json::from_str(&s).map_err(conversion))
+            .transpose()?,
         timeline: Vec::new(),
     })
 }
@@ -414,7 +420,7 @@ impl TicketStore for SqliteStore {
             let follow_up = ticket.follow_up.as_ref().map(json).transpose()?;
             let inserted = tx.execute(
                 &format!("INSERT INTO tickets ({COLUMNS}, unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, \
-                          ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"),
+                          ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"),
                 params![
                     ticket.reference,
                     ticket.kind,
@@ -440,6 +446,7 @@ impl TicketStore for SqliteStore {
                     ticket.updated_by,
                     ticket.mail.purpose.as_str(),
                     json(&ticket.status_keys)?,
+                    ticket.snapshot.as_ref().map(json).transpose()?,
                     ticket.field("unit").map(str::trim),
                 ],
             );

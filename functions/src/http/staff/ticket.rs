@@ -180,27 +180,23 @@ async fn respond(
 
 fn view(names: &Names<'_>, t: &Ticket) -> TicketView {
     let desk = names.desk;
-    let form = desk.forms.get(&t.kind);
+    let form = t.form(&desk.forms);
     let now = desk.clock.now();
     let answers = form
-        .map(|form| {
-            forms::answers(form, &t.fields)
-                .into_iter()
-                .map(|(field, shown)| Answer {
-                    label: field.label.clone(),
-                    value: shown,
-                    personal: field.personal,
-                })
-                .collect()
+        .answers(t)
+        .map(|(answer, shown)| Answer {
+            label: answer.label.clone(),
+            value: shown.to_owned(),
+            personal: answer.personal,
         })
-        .unwrap_or_default();
+        .collect();
     TicketView {
         reference: t.reference.clone(),
         url: staff_url(desk, &format!("/tickets/{}", t.reference)),
         queue_url: staff_url(desk, "/"),
         kind: t.kind.clone(),
         noun: names.noun(t),
-        form_title: form.map(|f| f.title.clone()).unwrap_or_default(),
+        form_title: form.title.clone(),
         category: names.category(t),
         department: names.department(&t.department),
         department_id: t.department.clone(),
@@ -208,10 +204,7 @@ fn view(names: &Names<'_>, t: &Ticket) -> TicketView {
         status: t.status,
         status_label: t.status.staff_label(),
         serious: t.serious,
-        commitment: form
-            .and_then(|f| f.commitment_by_id(&t.urgency))
-            .map(|c| format!("{}：{}", c.label, c.text))
-            .unwrap_or_default(),
+        commitment: form.promise_line(),
         received: desk.clock.display(t.received_at),
         due: desk.clock.display(t.due_at),
         overdue: t.is_overdue(now),

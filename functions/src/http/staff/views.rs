@@ -117,20 +117,15 @@ pub struct Names<'a> {
 
 impl Names<'_> {
     pub fn noun(&self, t: &Ticket) -> String {
-        self.desk
-            .forms
-            .get(&t.kind)
-            .map(|f| f.noun.clone())
-            .unwrap_or_else(|| t.kind.clone())
+        t.form(&self.desk.forms).noun.clone()
     }
 
     pub fn category(&self, t: &Ticket) -> String {
-        let Some(value) = &t.category else {
-            return String::new();
-        };
-        crate::report::category_label(&self.desk.forms, &t.kind, value)
-            .unwrap_or(value)
-            .to_owned()
+        let form = t.form(&self.desk.forms);
+        form.category
+            .clone()
+            .or_else(|| t.category.clone())
+            .unwrap_or_default()
     }
 
     pub fn department(&self, id: &str) -> String {
