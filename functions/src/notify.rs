@@ -12,7 +12,7 @@ use crate::alert::{AlertChannel, Alerting};
 use crate::mail::{Composer, MailError, MailTransport};
 use crate::outgoing::{self, Channel, Outgoing, Purpose, Settle};
 use crate::store::{Filters, ListQuery, StoreError, TicketStore, View};
-use crate::ticket::{Status, Ticket};
+use crate::ticket::{MailState, Status, Ticket};
 use crate::time::Clock;
 
 /// How long one sender holds a message before another may try.
@@ -77,16 +77,26 @@ impl Failure {
         }
     }
 
-    /// Tried again later, or given up on and shown to staff as failed.
-    fn settle(self, attempts: u32, now: DateTime<Utc>) -> Settle {
+    /// When to try again after `attempts` earlier failures and this one;
+    /// `None`: give up, and the error says so.
+    fn retry_at(&mut self, attempts: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let tries = attempts + 1;
         if tries >= MAX_ATTEMPTS || (self.permanent && tries >= MAX_REFUSALS) {
-            Settle::GaveUp(format!("{} (gave up after {tries} attempts)", self.error))
+            self.error = format!("{} (gave up after {tries} attempts)", self.error);
+            None
         } else {
-            Settle::Retry {
+            Some(now + backoff(attempts))
+        }
+    }
+
+    /// Tried again later, or given up on and shown to staff as failed.
+    fn settle(mut self, attempts: u32, now: DateTime<Utc>) -> Settle {
+        match self.retry_at(attempts, now) {
+            Some(next) => Settle::Retry {
                 error: self.error,
-                next: now + backoff(attempts),
-            }
+                next,
+            },
+            None => Settle::GaveUp(self.error),
         }
     }
 }
@@ -161,11 +171,15 @@ impl Notifier {
                     report.sent += 1;
                 }
                 Err(e) => {
-                    let next = now + backoff(ticket.mail.attempts);
+                    let mut failure = Failure::from(e);
+                    let (next, outcome) = match failure.retry_at(ticket.mail.attempts, now) {
+                        Some(next) => (next, "mail_failed"),
+                        None => (MailState::GIVEN_UP, "mail_gave_up"),
+                    };
                     self.store
-                        .mail_failed(&ticket.reference, &e.to_string(), next)
+                        .mail_failed(&ticket.reference, &failure.error, next)
                         .await?;
-                    tracing::warn!(reference = %ticket.reference, kind = %ticket.kind, outcome = "mail_failed", error = %e, "desk email failed; will retry");
+                    tracing::warn!(reference = %ticket.reference, kind = %ticket.kind, outcome, error = %failure.error, "desk email failed");
                     report.failed += 1;
                 }
             }

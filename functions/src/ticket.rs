@@ -129,6 +129,19 @@ pub struct MailState {
 }
 
 impl MailState {
+    /// The next attempt of an email given up on: never due again. Kept as
+    /// a time so the stores' "owed and due" queries need no other column;
+    /// the last second of 9999, the latest that RFC 3339 text can hold.
+    pub const GIVEN_UP: DateTime<Utc> = match DateTime::from_timestamp(253_402_300_799, 0) {
+        Some(t) => t,
+        None => panic!("9999-12-31T23:59:59Z is a valid time"),
+    };
+
+    /// Still owed, but no longer tried: staff are told instead.
+    pub fn given_up(&self) -> bool {
+        !self.sent && self.next_attempt == MailState::GIVEN_UP
+    }
+
     /// An email owed from `now`.
     pub fn owed(now: DateTime<Utc>, purpose: MailPurpose) -> MailState {
         MailState {

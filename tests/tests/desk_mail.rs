@@ -253,3 +253,55 @@ async fn a_stored_ticket_keeps_the_words_of_its_form_after_the_form_changes() {
         .unwrap();
     assert!(email.text.contains("楼栋单元：3-2-1502"), "{}", email.text);
 }
+
+/// A desk mailbox that refuses everything for good, as a mistyped desk
+/// address on a real server does.
+struct Refusing;
+
+#[async_trait::async_trait]
+impl desk::mail::MailTransport for Refusing {
+    async fn send(&self, _: &str, _: &lettre::Message) -> Result<(), desk::mail::MailError> {
+        Err(desk::mail::MailError::Rejected(
+            "550 no such mailbox".into(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_desk_email_refused_for_good_is_given_up_after_a_few_tries() {
+    let desk = TestDesk::new();
+    let reference = desk
+        .post_form("repair", &ordinary_repair())
+        .await
+        .reference();
+    let mut now = Utc::now();
+    let mut tries = 0;
+    loop {
+        let report = notifier(&desk, std::sync::Arc::new(Refusing), now)
+            .run_once()
+            .await
+            .unwrap();
+        if report.failed == 0 {
+            break;
+        }
+        tries += 1;
+        assert!(tries < 10, "still retried after {tries} refusals");
+        now += TimeDelta::hours(2);
+    }
+    assert_eq!(tries, 3);
+    let ticket = desk.store.get(&reference).await.unwrap().unwrap();
+    assert!(ticket.mail.given_up(), "{:?}", ticket.mail);
+    assert!(
+        ticket
+            .mail
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("gave up after 3"),
+        "{:?}",
+        ticket.mail
+    );
+    // Nothing more is due, a day later either.
+    let later = notifier(&desk, Outage::new(None), now + TimeDelta::days(1));
+    assert_eq!(later.run_once().await.unwrap(), Report::default());
+}

@@ -15,7 +15,7 @@ use super::session::{self, CSRF_FIELD, SignedIn, staff_url};
 use super::views::{self, ActionForm, Answer, Names, Refused, StaffBar, TimelineEntry};
 use crate::desk::{ActError, Desk};
 use crate::outgoing::{Channel, Delivery, Outgoing, Purpose};
-use crate::ticket::{Status, Ticket, is_reference};
+use crate::ticket::{MailPurpose, Status, Ticket, is_reference};
 
 #[derive(Serialize)]
 struct TicketPage {
@@ -68,6 +68,30 @@ fn message_view(desk: &Desk, m: &Outgoing) -> MessageView {
             Delivery::Failed(error) => Some(error.clone()),
             _ => None,
         },
+    }
+}
+
+/// The desk's own email about the ticket, listed with the others so a
+/// desk email that could not be sent is seen on the ticket.
+fn desk_mail_view(ticket: &Ticket) -> MessageView {
+    let mail = &ticket.mail;
+    MessageView {
+        what: match mail.purpose {
+            MailPurpose::New => "新工单通知（客服中心）",
+            MailPurpose::Serious => "严重事项通知（经理）",
+            MailPurpose::Reopened => "重新处理通知（经理）",
+        },
+        channel: "邮件",
+        state: if mail.sent {
+            "已发送".to_owned()
+        } else if mail.given_up() {
+            "发送失败，已停止重试，请检查客服邮箱设置".to_owned()
+        } else if mail.attempts > 0 {
+            format!("发送失败 {} 次，正在重试", mail.attempts)
+        } else {
+            "待发送".to_owned()
+        },
+        error: (!mail.sent).then(|| mail.last_error.clone()).flatten(),
     }
 }
 
@@ -156,7 +180,9 @@ async fn respond(
         }
     };
     let messages = match desk.store.outgoing_of(&ticket.reference).await {
-        Ok(messages) => messages.iter().map(|m| message_view(desk, m)).collect(),
+        Ok(messages) => std::iter::once(desk_mail_view(ticket))
+            .chain(messages.iter().map(|m| message_view(desk, m)))
+            .collect(),
         Err(e) => {
             tracing::warn!(error = %e, "listing a ticket's messages failed");
             Vec::new()
