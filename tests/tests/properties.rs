@@ -20,19 +20,19 @@ fn text() -> impl Strategy<Value = String> {
     ]
 }
 
+/// One of the names the code knows, or any other matching `other`.
+fn known_or(known: &'static [&'static str], other: &'static str) -> impl Strategy<Value = String> {
+    prop_oneof![prop::sample::select(known).prop_map(str::to_owned), other]
+}
+
 /// A front-matter block made of plausible keys with arbitrary values.
 fn front_matter() -> impl Strategy<Value = String> {
-    let key = prop_oneof![
-        Just("title".to_owned()),
-        Just("summary".to_owned()),
-        Just("weight".to_owned()),
-        Just("updated".to_owned()),
-        Just("draft".to_owned()),
-        Just("aliases".to_owned()),
-        Just("call".to_owned()),
-        Just("tags".to_owned()),
+    let key = known_or(
+        &[
+            "title", "summary", "weight", "updated", "draft", "aliases", "call", "tags",
+        ],
         "[a-z_]{1,8}",
-    ];
+    );
     prop::collection::vec((key, text()), 0..6).prop_map(|pairs| {
         pairs
             .into_iter()
@@ -82,18 +82,20 @@ proptest! {
 }
 
 fn field_name() -> impl Strategy<Value = String> {
-    prop_oneof![
-        Just("unit".to_owned()),
-        Just("name".to_owned()),
-        Just("phone".to_owned()),
-        Just("email".to_owned()),
-        Just("urgency".to_owned()),
-        Just("category".to_owned()),
-        Just("description".to_owned()),
-        Just("visit_date".to_owned()),
-        Just("consent".to_owned()),
+    known_or(
+        &[
+            "unit",
+            "name",
+            "phone",
+            "email",
+            "urgency",
+            "category",
+            "description",
+            "visit_date",
+            "consent",
+        ],
         "[a-z_]{1,10}",
-    ]
+    )
 }
 
 fn runner() -> proptest::test_runner::TestRunner {
