@@ -103,21 +103,38 @@ impl Desk {
         inputs: &[(String, String)],
         seen_version: u64,
     ) -> Result<Ticket, ActError> {
-        let ticket = match self.store.get(reference).await? {
-            Some(ticket) if ticket.kind == kind && ticket.opens_with(key) => ticket,
-            _ => return Err(ActError::NotFound),
-        };
         // Owners are never told who changed a ticket, only that it did.
         let stale = || {
             ActError::NotAllowed("这个页面已经过期：请刷新页面，看看最新进度后再提交。".to_owned())
         };
-        if ticket.version != seen_version {
-            return Err(stale());
-        }
         let owner = ticket::Actor {
             username: None,
             name: OWNER.to_owned(),
         };
+        let ticket = match self.store.get(reference).await? {
+            Some(ticket) if ticket.kind == kind && ticket.opens_with(key) => ticket,
+            Some(_) => return Err(ActError::NotFound),
+            // A honeypot's decoy is refused as the new ticket it stands
+            // for would be; nothing is stored either way.
+            None => {
+                let decoy = match self.forms.get(kind) {
+                    Some(form) => crate::decoy::open(self, form, reference, key).await,
+                    None => None,
+                };
+                let Some((decoy, _)) = decoy else {
+                    return Err(ActError::NotFound);
+                };
+                if decoy.version != seen_version {
+                    return Err(stale());
+                }
+                return self
+                    .apply(&decoy, "accept", inputs, &owner, &[])
+                    .map(|_| decoy);
+            }
+        };
+        if ticket.version != seen_version {
+            return Err(stale());
+        }
         self.apply_and_record(&ticket, "accept", inputs, &owner, &[])
             .await
             .map_err(|e| match e {
@@ -136,29 +153,9 @@ impl Desk {
         actor: &ticket::Actor,
         accounts: &[Staff],
     ) -> Result<Ticket, Race> {
-        // The context borrows plain closures, so it is dropped before the
-        // store is awaited.
-        let applied = {
-            let departments = |id: &str| self.forms.department(id).map(|d| d.name.clone());
-            let known_staff = |username: &str| {
-                accounts
-                    .iter()
-                    .any(|a| a.username == username && !a.disabled)
-            };
-            let context = workflow::Context {
-                clock: self.clock,
-                departments: &departments,
-                staff: &known_staff,
-            };
-            workflow::apply(ticket, action, inputs, actor, &context)
-        };
-        let (next, event) = applied.map_err(|e| {
-            Race::Other(match e {
-                WorkflowError::NotAllowed { .. } => ActError::NotAllowed(e.to_string()),
-                WorkflowError::Invalid { field, message } => ActError::Invalid { field, message },
-                WorkflowError::UnknownAction(_) => ActError::NotFound,
-            })
-        })?;
+        let (next, event) = self
+            .apply(ticket, action, inputs, actor, accounts)
+            .map_err(Race::Other)?;
         let owes_mail = next.mail != ticket.mail;
         let owed = self
             .owners_email(action, &next)
@@ -187,6 +184,34 @@ impl Desk {
             Err(StoreError::NotFound(_)) => Err(Race::Other(ActError::NotFound)),
             Err(e) => Err(Race::Other(e.into())),
         }
+    }
+
+    /// The ticket and event an action makes, by the workflow's table;
+    /// nothing is written.
+    fn apply(
+        &self,
+        ticket: &Ticket,
+        action: &str,
+        inputs: &[(String, String)],
+        actor: &ticket::Actor,
+        accounts: &[Staff],
+    ) -> Result<(Ticket, ticket::Event), ActError> {
+        let departments = |id: &str| self.forms.department(id).map(|d| d.name.clone());
+        let known_staff = |username: &str| {
+            accounts
+                .iter()
+                .any(|a| a.username == username && !a.disabled)
+        };
+        let context = workflow::Context {
+            clock: self.clock,
+            departments: &departments,
+            staff: &known_staff,
+        };
+        workflow::apply(ticket, action, inputs, actor, &context).map_err(|e| match e {
+            WorkflowError::NotAllowed { .. } => ActError::NotAllowed(e.to_string()),
+            WorkflowError::Invalid { field, message } => ActError::Invalid { field, message },
+            WorkflowError::UnknownAction(_) => ActError::NotFound,
+        })
     }
 
     /// The owner's email an action owes (a booked visit, done work), with

@@ -349,6 +349,31 @@ async fn the_honeypot_answers_like_a_real_request_but_stores_and_sends_nothing()
         plain(&real_page.body, &real_ref, &real_key),
         "the decoy's status page is the real one's"
     );
+    // An acceptance sent to either is refused alike: neither is done yet.
+    let accept = |url: String| {
+        let desk = &desk;
+        async move {
+            desk.post(
+                &path(&url),
+                "application/x-www-form-urlencoded",
+                "version=1&solved=yes&satisfaction=5",
+            )
+            .await
+        }
+    };
+    let real_answer = accept(real_url.clone()).await;
+    let caught_answer = accept(caught_url.clone()).await;
+    assert_ne!(
+        real_answer.status,
+        StatusCode::NOT_FOUND,
+        "{}",
+        real_answer.body
+    );
+    assert_eq!(caught_answer.status, real_answer.status);
+    assert_eq!(
+        plain(&caught_answer.body, &caught_ref, &caught_key),
+        plain(&real_answer.body, &real_ref, &real_key),
+    );
     // A key that was not sealed by this desk opens nothing.
     let last = if caught_key.ends_with('0') { "1" } else { "0" };
     let forged = format!("{}{last}", &caught_key[..caught_key.len() - 1]);
