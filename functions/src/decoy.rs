@@ -15,7 +15,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::desk::Desk;
-use crate::outgoing::Outgoing;
+use crate::outgoing::{Delivery, Outgoing};
 use crate::ticket::Ticket;
 
 /// A real status key is 32 random bytes, written as hex.
@@ -27,6 +27,8 @@ const TIME_BYTES: usize = 3;
 /// shown as not chosen.
 const MAX_CHOICES: usize = 8;
 const NOT_CHOSEN: u8 = u8::MAX;
+/// How soon a real desk has sent a message that came due.
+const SENT_WITHIN: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
 /// At least this much of the key is the seal.
 const _: () = assert!(KEY_BYTES - TIME_BYTES - MAX_CHOICES >= 16);
 
@@ -111,13 +113,21 @@ fn rebuild(
         .collect();
     let valid = form.decide(values);
     let ticket = desk.new_ticket(form, &valid, reference, received);
-    let planned = crate::outgoing::for_new_ticket(
+    let mut planned = crate::outgoing::for_new_ticket(
         &ticket.form(&desk.forms),
         &ticket,
         valid.alert,
         &desk.duty,
         "",
     );
+    // A real desk sends what is due within moments; the page then says the
+    // duty staff were told, and so must the decoy's.
+    let now = desk.clock.now();
+    for message in &mut planned {
+        if message.not_before + SENT_WITHIN <= now {
+            message.delivery = Delivery::Sent;
+        }
+    }
     (ticket, planned)
 }
 

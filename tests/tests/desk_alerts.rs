@@ -308,3 +308,25 @@ fn the_repair_forms_emergency_choice_is_marked_for_alerts() {
     assert!(urgency.choice("emergency").unwrap().alert);
     assert!(!urgency.choice("ordinary").unwrap().alert);
 }
+
+#[tokio::test]
+async fn a_honeypot_emergency_page_says_the_duty_staff_were_told_as_a_real_one_does() {
+    let desk = desk_with_duty().await;
+    let receiver = Receiver::start().await;
+    let mut spam = repair();
+    spam.retain(|(k, _)| *k != "website");
+    spam.push(("website", "http://cheap-pills.example"));
+    let real = desk.post_form("repair", &repair()).await;
+    let caught = desk.post_form("repair", &spam).await;
+    at(&desk, &receiver, Utc::now()).run_once().await.unwrap();
+    // A minute later the real alert has long been sent.
+    let later = TestDesk::on(tempfile::tempdir().unwrap(), desk.store.clone(), |d| {
+        d.duty = desk.desk.duty.clone();
+        d.clock = desk::time::Clock::pinned(d.clock.offset(), Utc::now() + TimeDelta::minutes(1));
+    });
+    for answer in [&real, &caught] {
+        let url = answer.header("location").unwrap();
+        let page = later.get(&url[url.find("/forms/").unwrap()..]).await;
+        assert!(page.body.contains("已通知值班人员"), "{}", page.body);
+    }
+}
