@@ -102,6 +102,30 @@ pub enum Delivery {
     Failed(String),
 }
 
+impl Delivery {
+    /// A delivery as the stores keep it: its state's word (`owed`, `sent`,
+    /// `failed`, `dropped`) and, when settled without sending, why.
+    pub fn from_stored(state: &str, why: Option<String>) -> Delivery {
+        match state {
+            "owed" => Delivery::Owed,
+            "sent" => Delivery::Sent,
+            "failed" => Delivery::Failed(why.unwrap_or_default()),
+            _ => Delivery::Dropped(why.unwrap_or_default()),
+        }
+    }
+}
+
+/// A stored message's purpose and channel, read back; the error names the
+/// word not understood.
+pub fn kind_from_stored(purpose: &str, channel: &str) -> Result<(Purpose, Channel), String> {
+    let unknown =
+        |what: &str, text: &str| format!("a stored message has an unknown {what} `{text}`");
+    Ok((
+        Purpose::parse(purpose).ok_or_else(|| unknown("purpose", purpose))?,
+        Channel::parse(channel).ok_or_else(|| unknown("channel", channel))?,
+    ))
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
     /// Unique, and the transport's key: a retried message replaces rather

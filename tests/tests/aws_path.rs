@@ -27,18 +27,13 @@ async fn a_repair_goes_through_dynamodb_and_ses_and_an_outage_loses_nothing() {
         .expect("moto verifies the sender");
 
     // The functions' own start-up path, from the same variables.
-    let vars: BTreeMap<String, String> = [
+    let (tmp, settings) = settings(&[
         ("DESK_STORE", "dynamodb"),
         ("DESK_TABLE", table.as_str()),
         ("DESK_MAIL", "ses"),
         ("DESK_MAIL_FROM", "物业客服中心 <desk@example.org>"),
         ("DESK_ESTATE", "path-test"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let tmp = tempfile::tempdir().unwrap();
-    let settings = Settings::from_vars(&vars, workspace_dir(), tmp.path().to_owned()).unwrap();
+    ]);
     let real = backends(&settings).await.expect("the AWS backends start");
     let desk = TestDesk::on(tmp, real.store.clone(), |_| {});
 
@@ -188,18 +183,13 @@ async fn an_emergency_is_published_once_to_the_duty_sms_topic() {
         .expect("moto creates the topic")
         .topic_arn
         .expect("a topic ARN");
-    let vars: BTreeMap<String, String> = [
+    let (tmp, settings) = settings(&[
         ("DESK_STORE", "dynamodb"),
         ("DESK_TABLE", table.as_str()),
         ("DESK_MAIL_FROM", "物业客服中心 <desk@example.org>"),
         ("DESK_ESTATE", "sms-test"),
         ("DESK_ALERT_SNS_TOPIC_ARN", topic.as_str()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let tmp = tempfile::tempdir().unwrap();
-    let settings = Settings::from_vars(&vars, workspace_dir(), tmp.path().to_owned()).unwrap();
+    ]);
     let real = backends(&settings).await.expect("the AWS backends start");
     let duty = settings.duty();
     let desk = TestDesk::on(tmp, real.store.clone(), |d| d.duty = duty);
@@ -229,4 +219,15 @@ async fn an_emergency_is_published_once_to_the_duty_sms_topic() {
     assert_eq!(published.len(), 1, "published once: {published:?}");
     assert!(published[0].contains(&reference) && published[0].contains("3-2-1502"));
     assert!(!published[0].contains("王女士") && !published[0].contains("138"));
+}
+
+/// The functions' settings from `vars`, as at start-up, with a data folder.
+fn settings(vars: &[(&str, &str)]) -> (tempfile::TempDir, Settings) {
+    let vars: BTreeMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let settings = Settings::from_vars(&vars, workspace_dir(), tmp.path().to_owned()).unwrap();
+    (tmp, settings)
 }

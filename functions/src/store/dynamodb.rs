@@ -69,7 +69,7 @@ use super::{
     Change, Created, Idempotency, ListQuery, StoreError, TicketStore, View, sort_queue, timestamp,
 };
 use crate::accounts::{Session, Staff};
-use crate::outgoing::{Channel, Delivery, Outgoing, Purpose, Settle};
+use crate::outgoing::{self, Delivery, Outgoing, Settle};
 use crate::ticket::{Event, MailPurpose, MailState, Status, Ticket};
 
 const TICKET: &str = "TICKET";
@@ -676,29 +676,22 @@ fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
 }
 
 fn outgoing_from(item: &Item) -> Result<Outgoing, StoreError> {
-    let unknown = |what: &str, text: &str| {
-        StoreError::Backend(format!("a stored message has an unknown {what} `{text}`"))
-    };
-    let purpose = text(item, "purpose")?;
-    let channel = text(item, "channel")?;
+    let (purpose, channel) =
+        outgoing::kind_from_stored(&text(item, "purpose")?, &text(item, "channel")?)
+            .map_err(StoreError::Backend)?;
     let not_before = text(item, "not_before")?;
     Ok(Outgoing {
         id: text(item, "id")?,
         reference: text(item, "reference").ok(),
-        purpose: Purpose::parse(&purpose).ok_or_else(|| unknown("purpose", &purpose))?,
-        channel: Channel::parse(&channel).ok_or_else(|| unknown("channel", &channel))?,
+        purpose,
+        channel,
         not_before: DateTime::parse_from_rfc3339(&not_before)
             .map_err(|e| StoreError::Backend(format!("a message's time does not parse: {e}")))?
             .with_timezone(&Utc),
         attempts: number(item, "attempts")? as u32,
         last_error: text(item, "last_error").ok(),
         secret: text(item, "secret").ok(),
-        delivery: match text(item, "delivery")?.as_str() {
-            "owed" => Delivery::Owed,
-            "sent" => Delivery::Sent,
-            "failed" => Delivery::Failed(text(item, "dropped_why").unwrap_or_default()),
-            _ => Delivery::Dropped(text(item, "dropped_why").unwrap_or_default()),
-        },
+        delivery: Delivery::from_stored(&text(item, "delivery")?, text(item, "dropped_why").ok()),
     })
 }
 

@@ -11,7 +11,7 @@ use super::{
     Change, Created, Idempotency, ListQuery, StoreError, TicketStore, View, sort_queue, timestamp,
 };
 use crate::accounts::{Session, Staff};
-use crate::outgoing::{Channel, Delivery, Outgoing, Purpose, Settle};
+use crate::outgoing::{self, Delivery, Outgoing, Settle};
 use crate::ticket::{Event, MailPurpose, MailState, Status, Ticket};
 
 const SCHEMA: &str = r#"
@@ -354,27 +354,19 @@ fn insert_outgoing(conn: &Connection, m: &Outgoing) -> Result<bool, StoreError> 
 }
 
 fn outgoing_from_row(row: &Row<'_>) -> rusqlite::Result<Outgoing> {
-    let unknown = |what: &str, text: String| {
-        conversion(std::io::Error::other(format!("unknown {what} `{text}`")))
-    };
-    let purpose: String = row.get(2)?;
-    let channel: String = row.get(3)?;
-    let delivery: String = row.get(8)?;
+    let (purpose, channel) =
+        outgoing::kind_from_stored(&row.get::<_, String>(2)?, &row.get::<_, String>(3)?)
+            .map_err(|e| conversion(std::io::Error::other(e)))?;
     Ok(Outgoing {
         id: row.get(0)?,
         reference: row.get(1)?,
-        purpose: Purpose::parse(&purpose).ok_or_else(|| unknown("purpose", purpose.clone()))?,
-        channel: Channel::parse(&channel).ok_or_else(|| unknown("channel", channel.clone()))?,
+        purpose,
+        channel,
         not_before: parse_time(row.get(4)?)?,
         attempts: row.get(5)?,
         last_error: row.get(6)?,
         secret: row.get(7)?,
-        delivery: match delivery.as_str() {
-            "owed" => Delivery::Owed,
-            "sent" => Delivery::Sent,
-            "failed" => Delivery::Failed(row.get::<_, Option<String>>(9)?.unwrap_or_default()),
-            _ => Delivery::Dropped(row.get::<_, Option<String>>(9)?.unwrap_or_default()),
-        },
+        delivery: Delivery::from_stored(&row.get::<_, String>(8)?, row.get(9)?),
     })
 }
 
