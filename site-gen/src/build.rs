@@ -8,6 +8,7 @@ use config::Config;
 use forms::FormSet;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use templates::{Addressing, SiteView, Theme};
@@ -149,7 +150,7 @@ pub fn rebuild(options: &BuildOptions, previous: &mut Produced) -> Result<BuildS
 #[derive(Default)]
 pub struct Reuse {
     documents: content::DocumentCache,
-    outlines: HashMap<PathBuf, (u64, Outline)>,
+    outlines: HashMap<PathBuf, (u64, Arc<Outline>)>,
 }
 
 /// Every check a build makes, templates included, writing nothing.
@@ -172,7 +173,7 @@ pub struct Site {
     /// Parallel to `content.pages`: their headings and links, for the
     /// checks. A page's HTML is made only when it is written
     /// ([`Site::render_page`]), so the build never holds every page's.
-    pub page_outlines: Vec<Outline>,
+    pub page_outlines: Vec<Arc<Outline>>,
     /// Per page, a digest of what its HTML and text are made from.
     pub page_keys: Vec<u64>,
     pub site_view: SiteView,
@@ -277,7 +278,7 @@ impl Site {
             .par_iter_mut()
             .map(|s| {
                 let doc = &mut s.doc;
-                let body = markdown::without_nul(std::mem::take(&mut doc.body));
+                let body = markdown::without_nul(doc.body.to_string());
                 let from = &doc.path;
                 let mut rendered = markdown::render(&body, doc.body_line, reserved, &|dest| {
                     links::rewrite(from, dest, &base_path)
@@ -292,41 +293,42 @@ impl Site {
             hasher.finish()
         };
         let outlines = reuse.as_deref().map(|r| &r.outlines);
-        let (page_outlines, page_keys): (Vec<Outline>, Vec<u64>) = content
+        // Each page's outline as its body gives it (what is kept for the
+        // next build), and with the `supersedes` link (what is checked).
+        let made: Vec<(u64, Arc<Outline>, Arc<Outline>)> = content
             .pages
             .par_iter_mut()
             .map(|doc| {
-                doc.body = markdown::without_nul(std::mem::take(&mut doc.body));
+                if doc.body.contains('\0') {
+                    doc.body = markdown::without_nul(doc.body.to_string()).into();
+                }
                 let key = {
                     let mut hasher = rustc_hash::FxHasher::default();
                     (&doc.body, doc.body_line, reserved_digest).hash(&mut hasher);
                     hasher.finish()
                 };
-                let mut outline = match outlines.and_then(|o| o.get(&doc.file)) {
-                    Some((known, outline)) if *known == key => outline.clone(),
-                    _ => markdown::outline(&doc.body, doc.body_line, reserved),
+                let body_outline = match outlines.and_then(|o| o.get(&doc.file)) {
+                    Some((known, outline)) if *known == key => Arc::clone(outline),
+                    _ => Arc::new(markdown::outline(&doc.body, doc.body_line, reserved)),
                 };
-                supersedes(doc, &mut outline.links);
-                (outline, key)
+                let mut outline = Arc::clone(&body_outline);
+                if render::lifecycle::supersedes_link(doc).is_some() {
+                    supersedes(doc, &mut Arc::make_mut(&mut outline).links);
+                }
+                (key, body_outline, outline)
             })
-            .unzip();
+            .collect();
         if let Some(reuse) = reuse {
             reuse.outlines = content
                 .pages
                 .iter()
-                .zip(&page_outlines)
-                .zip(&page_keys)
-                .map(|((doc, outline), key)| {
-                    let mut outline = outline.clone();
-                    // The supersedes link is added again on every load.
-                    if render::lifecycle::supersedes_link(doc).is_some() {
-                        outline.links.pop();
-                    }
-                    (doc.file.clone(), (*key, outline))
+                .zip(&made)
+                .map(|(doc, (key, body_outline, _))| {
+                    (doc.file.clone(), (*key, Arc::clone(body_outline)))
                 })
                 .collect();
         }
-
+        let (page_keys, page_outlines) = made.into_iter().map(|(key, _, o)| (key, o)).unzip();
         let theme_loaded = theme.is_some();
         let theme = theme.unwrap_or_else(Theme::empty);
         let mut site_view = SiteView::new(&config, &theme, Addressing::SitePath);
@@ -572,7 +574,6 @@ fn dated_by_history(doc: &mut content::Document, history: &History) {
     }
     let revisions: Vec<_> = history.revisions(&doc.path).collect();
     doc.source_digest ^= {
-        use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         format!("{revisions:?}").hash(&mut hasher);
         hasher.finish()

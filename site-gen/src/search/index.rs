@@ -17,8 +17,8 @@
 //! `varint term length, term (UTF-8), varint postings, postings`; a posting
 //! is `varint document-number gap, impact byte, field byte`. The impact is
 //! the BM25 term-frequency part (title ×4, headings ×2, body ×1; k1 1.2,
-//! b 0.75, the average page length rounded to a whole character) scaled
-//! to 1–255; the field byte says the term is in the title
+//! b 0.75, the page's length in steps of about 9 % and the average page
+//! length rounded to a whole character) scaled to 1–255; the field byte says the term is in the title
 //! (1) and in a heading (2). The query side multiplies by the IDF it
 //! computes from the posting count. No positions: phrases are checked
 //! against the text of the best results. `<id>` is a digest of all of it,
@@ -191,6 +191,19 @@ pub fn page_entry(doc: &SearchDoc, fold: &FoldTable) -> Result<PageEntry, Search
     })
 }
 
+/// Steps per doubling of a page's length.
+const LENGTH_STEPS: f64 = 8.0;
+
+/// A page's length as the weights count it: in steps of about 9 %, so
+/// that a small edit seldom changes the weight of the page's other terms
+/// (which would rewrite every shard they are in).
+fn stepped(length: u32) -> f64 {
+    if length == 0 {
+        return 0.0;
+    }
+    ((f64::from(length).log2() * LENGTH_STEPS).round() / LENGTH_STEPS).exp2()
+}
+
 /// What decides where each term goes and how it is weighed. While an edit
 /// leaves it as it was, only the shards of the edited page's terms change.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -228,8 +241,9 @@ pub struct Index {
     ids: HashMap<Key, u32>,
     lists: Vec<(Key, Postings)>,
     lengths: Vec<u32>,
-    /// Each page's terms, kept (for [`Index::replace`]) only when asked.
-    page_terms: Option<Vec<Box<[u32]>>>,
+    /// Each page's terms with their weight and fields, kept (for
+    /// [`Index::replace`]) only when asked.
+    page_terms: Option<Vec<PageTerms>>,
     /// Every file written, by name, with its digest: `<id>` is made of these.
     files: BTreeMap<String, u64>,
     layout: Option<Layout>,
@@ -238,6 +252,9 @@ pub struct Index {
     /// Terms whose postings changed since the files were last written.
     dirty: HashSet<u32>,
 }
+
+/// A page's terms by number, each with the page's posting.
+type PageTerms = Box<[(u32, Raw)]>;
 
 /// Where the caller puts each file of the index.
 pub type Emit<'e, E> = dyn FnMut(&str, &[u8]) -> Result<(), E> + 'e;
@@ -293,12 +310,13 @@ impl Index {
         let mut ids = Vec::with_capacity(page.terms.len());
         for (key, weight, fields) in page.terms {
             let id = self.intern(key);
-            self.lists[id as usize].1.push(Raw {
+            let posting = Raw {
                 doc,
                 weight,
                 fields,
-            });
-            ids.push(id);
+            };
+            self.lists[id as usize].1.push(posting);
+            ids.push((id, posting));
             // Before the first write every shard is written anyway.
             if self.layout.is_some() {
                 self.dirty.insert(id);
@@ -319,10 +337,13 @@ impl Index {
     /// writes its file, then [`Index::write`] the shards.
     pub fn replace(&mut self, doc: usize, page: PageEntry) -> Result<(), SearchError> {
         let number = u32::try_from(doc).map_err(|_| SearchError::TooLarge("pages"))?;
-        let old: Vec<u32> = match self.page_terms.as_ref().and_then(|t| t.get(doc)) {
-            Some(old) => old.to_vec(),
+        let old: HashMap<u32, Raw> = match self.page_terms.as_ref().and_then(|t| t.get(doc)) {
+            Some(old) => old.iter().copied().collect(),
             None => return Err(SearchError::NotIncremental),
         };
+        // A page whose length stays in its step weighs every other term
+        // as before: only the terms whose own count changed are written.
+        let same_length = stepped(self.lengths[doc]) == stepped(page.length);
         let mut new: HashMap<u32, Raw> = HashMap::default();
         for (key, weight, fields) in page.terms {
             let id = self.intern(key);
@@ -335,14 +356,18 @@ impl Index {
                 },
             );
         }
-        let touched: HashSet<u32> = old.iter().copied().chain(new.keys().copied()).collect();
-        for &id in &touched {
+        let touched: HashSet<u32> = old.keys().chain(new.keys()).copied().collect();
+        for id in touched {
+            let (before, after) = (old.get(&id).copied(), new.get(&id).copied());
+            if before == after && same_length {
+                continue;
+            }
             let list = &mut self.lists[id as usize].1;
-            *list = list.replacing(number, new.get(&id).copied());
+            *list = list.replacing(number, after);
+            self.dirty.insert(id);
         }
-        self.dirty.extend(touched);
-        let mut ids: Vec<u32> = new.into_keys().collect();
-        ids.sort_unstable();
+        let mut ids: Vec<(u32, Raw)> = new.into_iter().collect();
+        ids.sort_unstable_by_key(|(id, _)| *id);
         if let Some(terms) = &mut self.page_terms {
             terms[doc] = ids.into_boxed_slice();
         }
@@ -440,7 +465,7 @@ impl Index {
         let norms: Vec<f64> = self
             .lengths
             .iter()
-            .map(|&l| K1 * (1.0 - B + B * f64::from(l) / layout.avg_len.max(1.0)))
+            .map(|&l| K1 * (1.0 - B + B * stepped(l) / layout.avg_len.max(1.0)))
             .collect();
         for (kind, k) in dirty {
             let mut terms: Vec<(String, &Postings)> = self.members[kind][k]
