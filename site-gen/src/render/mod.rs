@@ -300,10 +300,13 @@ pub fn write_site(
         return Err(Error::Invalid(problems));
     }
     let last_index = previous.and_then(|p| p.index_dir.clone());
+    // Handed over only when the whole build has succeeded: kept after a
+    // failure, it would describe files that were never written.
+    let mut finished_cache = None;
     match index {
         Some(run) => {
             let (finished, cache) = run.finish(sink).map_err(|p| Error::Invalid(vec![p]))?;
-            *search = cache;
+            finished_cache = cache;
             write_search_page(site, &links, &finished.id, sink)
                 .map_err(|p| Error::Invalid(vec![p]))?;
             produced.files.insert(search_page());
@@ -349,6 +352,7 @@ pub fn write_site(
     produced
         .files
         .extend(home.chain(forms).chain(GENERATED.iter().map(PathBuf::from)));
+    *search = finished_cache;
     Ok(produced)
 }
 
