@@ -33,7 +33,9 @@ fi
 [[ -d $REPO/tests/browser/node_modules/playwright-core ]] || bash "$REPO/scripts/browser-deps.sh"
 
 echo "== generating $PAGES pages"
-python3 "$HELPER" generate --pages "$PAGES" --out "$WORK/site" --theme "$REPO/themes/default"
+# corpus.py generates shapes: 100 sections of PAGES/100 pages.
+SHAPE=100x$((PAGES / 100))
+python3 "$HELPER" generate --sections 100 --per-section $((PAGES / 100)) --out "$WORK/site" --theme "$REPO/themes/default"
 # The repository's search settings (its synonyms), as an estate would have.
 sed -n '/^search:/,$p' "$REPO/config.yaml" >>"$WORK/site/config.yaml"
 cp -r "$WORK/site" "$WORK/plain"
@@ -41,15 +43,15 @@ sed -i '/^search:/,$d' "$WORK/plain/config.yaml"
 printf 'search:\n  enabled: false\n' >>"$WORK/plain/config.yaml"
 
 echo "== site-gen build, with and without search ($RUNS runs each)"
-python3 "$HELPER" measure --tool site-gen-nosearch --pages "$PAGES" --runs "$RUNS" --results "$RESULTS" -- \
+python3 "$HELPER" measure --tool site-gen-nosearch --shape "$SHAPE" --runs "$RUNS" --results "$RESULTS" -- \
     "$BIN" build --root "$WORK/plain" --out "$WORK/plain-out"
-python3 "$HELPER" measure --tool site-gen --pages "$PAGES" --runs "$RUNS" --results "$RESULTS" -- \
+python3 "$HELPER" measure --tool site-gen --shape "$SHAPE" --runs "$RUNS" --results "$RESULTS" -- \
     "$BIN" build --root "$WORK/site" --out "$WORK/out"
 
 if [[ ${PAGEFIND:-1} != 0 ]]; then
     echo "== Pagefind 1.6.0 on the same built site"
     if npm install --silent --prefix "$WORK/pf" pagefind@1.6.0 >/dev/null 2>"$WORK/npm.log"; then
-        python3 "$HELPER" measure --tool pagefind --pages "$PAGES" --runs 1 --timeout 1800 --results "$RESULTS" -- \
+        python3 "$HELPER" measure --tool pagefind --shape "$SHAPE" --runs 1 --timeout 1800 --results "$RESULTS" -- \
             "$WORK/pf/node_modules/.bin/pagefind" --site "$WORK/out"
     else
         echo "   pagefind could not be installed (no comparison):"; cat "$WORK/npm.log"

@@ -7,6 +7,8 @@ use chrono::NaiveDate;
 use config::Config;
 use forms::FormSet;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use templates::{Addressing, SiteView, Theme};
@@ -17,7 +19,7 @@ use crate::facts::{self, Unconfirmed};
 use crate::history::History;
 use crate::links::{self, LinkIndex};
 use crate::listing::{self, ListPage};
-use crate::markdown::{self, Rendered};
+use crate::markdown::{self, Heading, LinkRef, Outline, Rendered};
 use crate::output::{Discard, Pending, Staging};
 use crate::render;
 use crate::render::Produced;
@@ -83,41 +85,79 @@ impl std::fmt::Display for BuildSummary {
 
 /// Builds the site into the output folder, replacing it only on success.
 pub fn build(options: &BuildOptions) -> Result<BuildSummary, Error> {
-    build_tracked(options).map(|(summary, _)| summary)
-}
-
-/// [`build`], also saying what it produced, for [`rebuild`].
-pub fn build_tracked(options: &BuildOptions) -> Result<(BuildSummary, Produced), Error> {
     let started = Instant::now();
     let site = Site::load(options)?;
     let staging = Staging::create(&options.out_dir(), &options.root)?;
-    let produced = render::write_site(&site, &staging, None)?;
+    render::write_site(&site, &staging, None, None)?;
     staging.commit()?;
+    Ok(site.summary(started))
+}
+
+/// [`build`], also keeping what [`rebuild`] needs: what it produced, the
+/// parsed content and the search index.
+pub fn build_tracked(options: &BuildOptions) -> Result<(BuildSummary, Produced), Error> {
+    let started = Instant::now();
+    let mut reuse = Reuse::default();
+    let site = Site::load_reusing(options, Some(&mut reuse))?;
+    let staging = Staging::create(&options.out_dir(), &options.root)?;
+    let mut search = None;
+    let mut produced = render::write_site(&site, &staging, None, Some(&mut search))?;
+    staging.commit()?;
+    produced.search = search;
+    produced.reuse = reuse;
     Ok((site.summary(started), produced))
 }
 
 /// Builds again after an edit, in place: every check is made as in a full
-/// build, but only pages whose output can have changed are rendered and
-/// written, and nothing is written unless the whole build succeeds. For
-/// `serve`, whose output folder is its own.
-pub fn rebuild(
-    options: &BuildOptions,
-    previous: &Produced,
-) -> Result<(BuildSummary, Produced), Error> {
+/// build, but only files that changed are parsed again, only pages whose
+/// output can have changed are rendered and written, the search index is
+/// updated rather than made again, and nothing is written unless the
+/// whole build succeeds. For `serve`, whose output folder is its own.
+/// `previous` becomes this build's on success.
+pub fn rebuild(options: &BuildOptions, previous: &mut Produced) -> Result<BuildSummary, Error> {
     let started = Instant::now();
-    let site = Site::load(options)?;
+    let site = Site::load_reusing(options, Some(&mut previous.reuse))?;
     let pending = Pending::default();
-    let produced = render::write_site(&site, &pending, Some(previous))?;
-    let stale = previous.files.difference(&produced.files).cloned();
-    pending.apply(&options.out_dir(), stale)?;
-    Ok((site.summary(started), produced))
+    let mut search = previous.search.take();
+    let mut produced = match render::write_site(&site, &pending, Some(previous), Some(&mut search))
+    {
+        Ok(produced) => produced,
+        Err(e) => {
+            previous.search = search;
+            return Err(e);
+        }
+    };
+    let mut stale: Vec<PathBuf> = previous
+        .files
+        .difference(&produced.files)
+        .cloned()
+        .collect();
+    stale.append(&mut produced.index_stale);
+    if let Err(e) = pending.apply(&options.out_dir(), stale.into_iter()) {
+        // Partly written: the next build must not trust what this one
+        // kept of the output.
+        previous.forget_output();
+        return Err(e);
+    }
+    produced.search = search;
+    produced.reuse = std::mem::take(&mut previous.reuse);
+    *previous = produced;
+    Ok(site.summary(started))
+}
+
+/// What a build keeps of its content for the next under `serve`: the
+/// parsed documents and the pages' outlines, by file.
+#[derive(Default)]
+pub struct Reuse {
+    documents: content::DocumentCache,
+    outlines: HashMap<PathBuf, (u64, Arc<Outline>)>,
 }
 
 /// Every check a build makes, templates included, writing nothing.
 pub fn check(options: &BuildOptions) -> Result<BuildSummary, Error> {
     let started = Instant::now();
     let site = Site::load(options)?;
-    render::write_site(&site, &Discard, None)?;
+    render::write_site(&site, &Discard, None, None)?;
     Ok(site.summary(started))
 }
 
@@ -128,9 +168,14 @@ pub struct Site {
     pub theme: Theme,
     pub forms: FormSet,
     pub content: Content,
-    /// Parallel to `content.sections` and `content.pages`.
+    /// Parallel to `content.sections`.
     pub section_html: Vec<Rendered>,
-    pub page_html: Vec<Rendered>,
+    /// Parallel to `content.pages`: their headings and links, for the
+    /// checks. A page's HTML is made only when it is written
+    /// ([`Site::render_page`]), so the build never holds every page's.
+    pub page_outlines: Vec<Arc<Outline>>,
+    /// Per page, a digest of what its HTML and text are made from.
+    pub page_keys: Vec<u64>,
     pub site_view: SiteView,
     /// Every page of every section's list, and of the notices by year.
     pub listings: Vec<ListPage>,
@@ -154,6 +199,15 @@ impl Site {
     /// Loads and checks everything. Every problem found in any file is
     /// reported in one go: content, links, forms and templates.
     pub fn load(options: &BuildOptions) -> Result<Site, Error> {
+        Site::load_reusing(options, None)
+    }
+
+    /// [`Site::load`], reusing what `reuse` has of an earlier build and
+    /// leaving there what this one found.
+    pub fn load_reusing(
+        options: &BuildOptions,
+        mut reuse: Option<&mut Reuse>,
+    ) -> Result<Site, Error> {
         // `content/x.md` reads better in messages than `./content/x.md`.
         let root = &if options.root == Path::new(".") {
             PathBuf::new()
@@ -177,7 +231,14 @@ impl Site {
             problems.push(e.into());
             FormSet::default()
         });
-        let (content, mut content_problems) = content::load(&root.join("content"), options.drafts);
+        let cache = reuse
+            .as_deref_mut()
+            .map(|r| std::mem::take(&mut r.documents));
+        let (content, mut content_problems, cache) =
+            content::load_cached(&root.join("content"), options.drafts, cache);
+        if let (Some(reuse), Some(cache)) = (reuse.as_deref_mut(), cache) {
+            reuse.documents = cache;
+        }
         problems.append(&mut content_problems);
         let Some(mut content) = content else {
             return Err(Error::Invalid(problems));
@@ -203,28 +264,71 @@ impl Site {
         let base_path = config.base_path().to_owned();
         let no_ids = std::collections::BTreeSet::new();
         let reserved = theme.as_ref().map_or(&no_ids, |t| t.element_ids());
-        let render_doc = |doc: &mut content::Document| {
-            let body = markdown::without_nul(std::mem::take(&mut doc.body));
-            let from = &doc.path;
-            let mut rendered = markdown::render(&body, doc.body_line, reserved, &|dest| {
-                links::rewrite(from, dest, &base_path)
-            });
+        let supersedes = |doc: &content::Document, links: &mut Vec<LinkRef>| {
             // `supersedes: old.md` is a link like any other: checked.
             if let Some(dest) = render::lifecycle::supersedes_link(doc) {
-                rendered.links.push(markdown::LinkRef {
+                links.push(LinkRef {
                     dest: dest.to_owned(),
                     line: doc.line_of("supersedes").unwrap_or(1),
                 });
             }
-            rendered
         };
         let section_html: Vec<Rendered> = content
             .sections
             .par_iter_mut()
-            .map(|s| render_doc(&mut s.doc))
+            .map(|s| {
+                let doc = &mut s.doc;
+                let body = markdown::without_nul(doc.body.to_string());
+                let from = &doc.path;
+                let mut rendered = markdown::render(&body, doc.body_line, reserved, &|dest| {
+                    links::rewrite(from, dest, &base_path)
+                });
+                supersedes(doc, &mut rendered.links);
+                rendered
+            })
             .collect();
-        let page_html: Vec<Rendered> = content.pages.par_iter_mut().map(render_doc).collect();
-
+        let reserved_digest = {
+            let mut hasher = rustc_hash::FxHasher::default();
+            reserved.hash(&mut hasher);
+            hasher.finish()
+        };
+        let outlines = reuse.as_deref().map(|r| &r.outlines);
+        // Each page's outline as its body gives it (what is kept for the
+        // next build), and with the `supersedes` link (what is checked).
+        let made: Vec<(u64, Arc<Outline>, Arc<Outline>)> = content
+            .pages
+            .par_iter_mut()
+            .map(|doc| {
+                if doc.body.contains('\0') {
+                    doc.body = markdown::without_nul(doc.body.to_string()).into();
+                }
+                let key = {
+                    let mut hasher = rustc_hash::FxHasher::default();
+                    (&doc.body, doc.body_line, reserved_digest).hash(&mut hasher);
+                    hasher.finish()
+                };
+                let body_outline = match outlines.and_then(|o| o.get(&doc.file)) {
+                    Some((known, outline)) if *known == key => Arc::clone(outline),
+                    _ => Arc::new(markdown::outline(&doc.body, doc.body_line, reserved)),
+                };
+                let mut outline = Arc::clone(&body_outline);
+                if render::lifecycle::supersedes_link(doc).is_some() {
+                    supersedes(doc, &mut Arc::make_mut(&mut outline).links);
+                }
+                (key, body_outline, outline)
+            })
+            .collect();
+        if let Some(reuse) = reuse {
+            reuse.outlines = content
+                .pages
+                .iter()
+                .zip(&made)
+                .map(|(doc, (key, body_outline, _))| {
+                    (doc.file.clone(), (*key, Arc::clone(body_outline)))
+                })
+                .collect();
+        }
+        let (page_keys, page_outlines) = made.into_iter().map(|(key, _, o)| (key, o)).unzip();
         let theme_loaded = theme.is_some();
         let theme = theme.unwrap_or_else(Theme::empty);
         let mut site_view = SiteView::new(&config, &theme, Addressing::SitePath);
@@ -239,7 +343,8 @@ impl Site {
             forms,
             content,
             section_html,
-            page_html,
+            page_outlines,
+            page_keys,
             site_view,
             today: options
                 .today
@@ -256,22 +361,40 @@ impl Site {
         }
         if theme_loaded
             && let Err(Error::Invalid(mut template_problems)) =
-                render::write_site(&site, &Discard, None)
+                render::write_site(&site, &Discard, None, None)
         {
             problems.append(&mut template_problems);
         }
         Err(Error::Invalid(problems))
     }
 
-    /// Every document with its rendering, sections first.
-    pub fn documents(&self) -> impl Iterator<Item = (&content::Document, &Rendered)> {
+    /// Every document with its headings and links, sections first.
+    pub fn documents(&self) -> impl Iterator<Item = (&content::Document, &[Heading], &[LinkRef])> {
         let sections = self
             .content
             .sections
             .iter()
-            .map(|s| &s.doc)
-            .zip(&self.section_html);
-        sections.chain(self.content.pages.iter().zip(&self.page_html))
+            .zip(&self.section_html)
+            .map(|(s, r)| (&s.doc, &r.headings[..], &r.links[..]));
+        let pages = self
+            .content
+            .pages
+            .iter()
+            .zip(&self.page_outlines)
+            .map(|(d, o)| (d, &o.headings[..], &o.links[..]));
+        sections.chain(pages)
+    }
+
+    /// Page `i`'s body as HTML, with its text for search.
+    pub fn render_page(&self, i: usize) -> Rendered {
+        let doc = &self.content.pages[i];
+        let base_path = self.config.base_path();
+        markdown::render(
+            &doc.body,
+            doc.body_line,
+            self.theme.element_ids(),
+            &|dest| links::rewrite(&doc.path, dest, base_path),
+        )
     }
 
     /// Files written besides the pages.
@@ -361,9 +484,9 @@ impl Site {
                 writers.insert(file, source.to_owned());
             }
         };
-        for (doc, rendered) in self.documents() {
+        for (doc, headings, _) in self.documents() {
             claim(doc.path.output_file(), &doc.file, &mut problems);
-            index.add_document(&doc.path, &rendered.headings);
+            index.add_document(&doc.path, headings);
         }
         for path in &self.content.unreadable {
             index.add_unchecked(path);
@@ -376,11 +499,10 @@ impl Site {
             .documents()
             .collect::<Vec<_>>()
             .par_iter()
-            .map(|(doc, rendered)| {
-                let mut found =
-                    index.check(&doc.path, &doc.file, &rendered.headings, &rendered.links);
+            .map(|(doc, headings, links)| {
+                let mut found = index.check(&doc.path, &doc.file, headings, links);
                 found.extend(
-                    markdown::outline_problems(&rendered.headings)
+                    markdown::outline_problems(headings)
                         .into_iter()
                         .map(|p| Diagnostic::new(&doc.file, Some(p.line), p.message).help(p.help)),
                 );
@@ -452,7 +574,6 @@ fn dated_by_history(doc: &mut content::Document, history: &History) {
     }
     let revisions: Vec<_> = history.revisions(&doc.path).collect();
     doc.source_digest ^= {
-        use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         format!("{revisions:?}").hash(&mut hasher);
         hasher.finish()

@@ -64,6 +64,8 @@ pub enum Error {
     /// The output folder is somewhere site-gen must not replace.
     #[error("{0}")]
     Output(String),
+    #[error(transparent)]
+    Search(#[from] crate::search::SearchError),
 }
 
 /// The problems of a run in file order, each once.

@@ -46,7 +46,7 @@ pub fn expand_document(
             file: doc.file.clone(),
             line: Some(doc.body_line + line),
         }));
-        doc.body = expanded.text;
+        doc.body = expanded.text.into();
     }
     let call_line = doc.line_of("call");
     for key in &doc.meta.call {

@@ -1,7 +1,9 @@
 //! Links between pages: written as relative links to Markdown files (as in
 //! any Markdown preview), rewritten to page addresses, and all checked.
 
-use std::collections::{HashMap, HashSet};
+// Fx: the index is rebuilt on every rebuild under `serve`, from the
+// site's own names, so SipHash's flood resistance buys nothing here.
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::Path;
 
 use percent_encoding::percent_decode_str;

@@ -15,6 +15,10 @@ pub trait Sink: Sync {
     /// `relative` is always built from plain names (see `ContentPath`).
     fn write(&self, relative: &Path, bytes: &[u8]) -> Result<(), Error>;
     fn copy(&self, relative: &Path, from: &Path) -> Result<(), Error>;
+    /// Moves a folder written before to another name (replacing a folder
+    /// of that name), so files can be written before their folder's name
+    /// is known.
+    fn rename(&self, from: &Path, to: &Path) -> Result<(), Error>;
 }
 
 /// `site-gen check`: renders everything, writes nothing.
@@ -32,6 +36,10 @@ impl Sink for Discard {
                 path: from.to_owned(),
                 source,
             })
+    }
+
+    fn rename(&self, _: &Path, _: &Path) -> Result<(), Error> {
+        Ok(())
     }
 }
 
@@ -154,6 +162,22 @@ impl Sink for Staging {
                 source,
             })
     }
+
+    fn rename(&self, from: &Path, to: &Path) -> Result<(), Error> {
+        move_folder(&self.dir.join(from), &self.path_for(to)?)
+    }
+}
+
+/// Renames `from` to `to`, replacing whatever `to` was.
+fn move_folder(from: &Path, to: &Path) -> Result<(), Error> {
+    let write_error = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Write { path, source }
+    };
+    if to.exists() {
+        fs::remove_dir_all(to).map_err(write_error(to))?;
+    }
+    fs::rename(from, to).map_err(write_error(to))
 }
 
 impl Drop for Staging {
@@ -170,29 +194,46 @@ impl Drop for Staging {
 /// rebuild).
 #[derive(Default)]
 pub struct Pending {
-    writes: Mutex<Vec<(PathBuf, Vec<u8>)>>,
-    copies: Mutex<Vec<(PathBuf, PathBuf)>>,
+    /// In the order they were asked for: a folder is renamed only after
+    /// the files written into it.
+    steps: Mutex<Vec<Step>>,
+}
+
+enum Step {
+    Write(PathBuf, Vec<u8>),
+    Copy(PathBuf, PathBuf),
+    Rename(PathBuf, PathBuf),
+}
+
+impl Pending {
+    fn hold(&self, step: Step) {
+        if let Ok(mut steps) = self.steps.lock() {
+            steps.push(step);
+        }
+    }
 }
 
 impl Sink for Pending {
     fn write(&self, relative: &Path, bytes: &[u8]) -> Result<(), Error> {
-        if let Ok(mut writes) = self.writes.lock() {
-            writes.push((relative.to_owned(), bytes.to_vec()));
-        }
+        self.hold(Step::Write(relative.to_owned(), bytes.to_vec()));
         Ok(())
     }
 
     fn copy(&self, relative: &Path, from: &Path) -> Result<(), Error> {
-        if let Ok(mut copies) = self.copies.lock() {
-            copies.push((relative.to_owned(), from.to_owned()));
-        }
+        self.hold(Step::Copy(relative.to_owned(), from.to_owned()));
+        Ok(())
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> Result<(), Error> {
+        self.hold(Step::Rename(from.to_owned(), to.to_owned()));
         Ok(())
     }
 }
 
 impl Pending {
     /// Writes everything held into `dir` (each file replaced whole, so a
-    /// reader never sees half of one) and removes `stale` files.
+    /// reader never sees half of one) and removes `stale` files and
+    /// folders.
     pub fn apply(self, dir: &Path, stale: impl Iterator<Item = PathBuf>) -> Result<(), Error> {
         let write_error = |path: &Path| {
             let path = path.to_owned();
@@ -208,16 +249,23 @@ impl Pending {
                 fill(&partial).map_err(write_error(&partial))?;
                 fs::rename(&partial, &target).map_err(write_error(&target))
             };
-        for (relative, bytes) in self.writes.into_inner().unwrap_or_default() {
-            place(&relative, &|path| fs::write(path, &bytes))?;
-        }
-        for (relative, from) in self.copies.into_inner().unwrap_or_default() {
-            if !same_file_content(&from, &dir.join(&relative)) {
-                place(&relative, &|path| fs::copy(&from, path).map(|_| ()))?;
+        for step in self.steps.into_inner().unwrap_or_default() {
+            match step {
+                Step::Write(relative, bytes) => place(&relative, &|path| fs::write(path, &bytes))?,
+                Step::Copy(relative, from) => {
+                    if !same_file_content(&from, &dir.join(&relative)) {
+                        place(&relative, &|path| fs::copy(&from, path).map(|_| ()))?;
+                    }
+                }
+                Step::Rename(from, to) => move_folder(&dir.join(from), &dir.join(to))?,
             }
         }
         for relative in stale {
-            let _ = fs::remove_file(dir.join(relative));
+            let path = dir.join(relative);
+            let _ = match path.is_dir() {
+                true => fs::remove_dir_all(path),
+                false => fs::remove_file(path),
+            };
         }
         Ok(())
     }

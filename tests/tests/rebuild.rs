@@ -45,7 +45,7 @@ fn edits_rebuild_in_place_exactly_as_a_full_build_would() {
 
     // A body edit: only that page changes.
     site.edit(page, |text| text + "\n新增的一段说明。\n");
-    (_, produced) = rebuild(&options(site.root(), &live), &produced).expect("a body edit rebuilds");
+    rebuild(&options(site.root(), &live), &mut produced).expect("a body edit rebuilds");
     assert!(
         std::fs::read_to_string(live.join("fees/payment/index.html"))
             .unwrap()
@@ -60,8 +60,7 @@ fn edits_rebuild_in_place_exactly_as_a_full_build_would() {
 
     // A title edit: every page listing it changes too.
     site.edit(page, |text| text.replacen("title: ", "title: 新标题 ", 1));
-    (_, produced) =
-        rebuild(&options(site.root(), &live), &produced).expect("a title edit rebuilds");
+    rebuild(&options(site.root(), &live), &mut produced).expect("a title edit rebuilds");
     assert_same_as_full_build(&site, &live);
 
     // A new page appears, listed by its section; removed, it is gone.
@@ -69,20 +68,18 @@ fn edits_rebuild_in_place_exactly_as_a_full_build_would() {
         "content/fees/refunds.md",
         "---\ntitle: 退费\nweight: 99\n---\n\n## 办理\n\n正文。\n",
     );
-    (_, produced) =
-        rebuild(&options(site.root(), &live), &produced).expect("an added page rebuilds");
+    rebuild(&options(site.root(), &live), &mut produced).expect("an added page rebuilds");
     assert!(live.join("fees/refunds/index.html").exists());
     assert_same_as_full_build(&site, &live);
     site.remove("content/fees/refunds.md");
-    (_, produced) =
-        rebuild(&options(site.root(), &live), &produced).expect("a removed page rebuilds");
+    rebuild(&options(site.root(), &live), &mut produced).expect("a removed page rebuilds");
     assert!(!live.join("fees/refunds/index.html").exists());
     assert_same_as_full_build(&site, &live);
 
     // A broken edit fails and changes nothing in the live folder.
     let before = snapshot(&live);
     site.edit(page, |text| text + "\n[坏链接](missing.md)\n");
-    assert!(rebuild(&options(site.root(), &live), &produced).is_err());
+    assert!(rebuild(&options(site.root(), &live), &mut produced).is_err());
     assert!(snapshot(&live) == before, "a failed rebuild writes nothing");
 }
 
@@ -109,7 +106,7 @@ fn edits_in_a_big_section_rebuild_the_window_and_the_lists_as_a_full_build_would
     site.edit("content/guide/g06.md", |t| {
         t.replace("指南第6篇", "指南第六篇")
     });
-    (_, produced) = rebuild(&options(site.root(), &live), &produced).expect("a title edit");
+    rebuild(&options(site.root(), &live), &mut produced).expect("a title edit");
     assert_eq!(
         modified(far),
         far_before,
@@ -137,15 +134,78 @@ fn edits_in_a_big_section_rebuild_the_window_and_the_lists_as_a_full_build_would
             format!("---\ntitle: 新通知 {name}\ndate: {date}\n---\n\n正文。\n"),
         );
     }
-    (_, produced) = rebuild(&options(site.root(), &live), &produced).expect("added notices");
+    rebuild(&options(site.root(), &live), &mut produced).expect("added notices");
     assert!(live.join("notices/page/4/index.html").exists());
     assert!(live.join("notices/2026/page/3/index.html").exists());
     assert_same_as_full_build(&site, &live);
     for name in added {
         site.remove(&format!("content/notices/{name}.md"));
     }
-    (_, _) = rebuild(&options(site.root(), &live), &produced).expect("removed notices");
+    rebuild(&options(site.root(), &live), &mut produced).expect("removed notices");
     assert!(!live.join("notices/page/4/index.html").exists());
     assert!(!live.join("notices/2026/page/3/index.html").exists());
+    assert_same_as_full_build(&site, &live);
+}
+
+/// Sets every file under `dir` an hour back, as an edited site's untouched
+/// files are: only then does a rebuild reuse what it parsed before (a file
+/// changed just before it was read might change again unseen).
+fn age_files(dir: &Path) {
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for file in snapshot(dir).keys() {
+        let file = std::fs::File::options().write(true).open(dir.join(file)).unwrap();
+        file.set_modified(past).unwrap();
+    }
+}
+
+/// The reusing path: untouched files come from the last build's parse, the
+/// search index is updated in place (an edit) or made again (a page added
+/// or removed), and after a failed rebuild the next good one still gives
+/// exactly a full build's output.
+#[test]
+fn rebuilds_that_reuse_the_last_parse_and_index_equal_a_full_build() {
+    let site = FixtureSite::new("basic");
+    age_files(site.root());
+    let live = site.scratch().join("live");
+    let (_, mut produced) = build_tracked(&options(site.root(), &live)).expect("the first build");
+    let page = "content/fees/payment.md";
+
+    site.edit(page, |text| text + "\n新增：用翠湖通小程序缴费。\n");
+    rebuild(&options(site.root(), &live), &mut produced).expect("an edit rebuilds");
+    assert_same_as_full_build(&site, &live);
+
+    // The same length again, at once: a change the file's size and time
+    // may not show, so the file is read again all the same.
+    site.edit(page, |text| text.replace("翠湖通", "物业通"));
+    rebuild(&options(site.root(), &live), &mut produced).expect("a same-size edit rebuilds");
+    assert!(
+        std::fs::read_to_string(live.join("fees/payment/index.html"))
+            .unwrap()
+            .contains("物业通")
+    );
+    assert_same_as_full_build(&site, &live);
+
+    // Edits of an untouched page's neighbour and of a section's title.
+    site.edit("content/fees/_index.md", |t| t.replacen("title: ", "title: 新 ", 1));
+    rebuild(&options(site.root(), &live), &mut produced).expect("a section edit rebuilds");
+    assert_same_as_full_build(&site, &live);
+
+    site.write(
+        "content/fees/refunds.md",
+        "---\ntitle: 退费\nweight: 99\n---\n\n## 办理\n\n押金退费正文。\n",
+    );
+    rebuild(&options(site.root(), &live), &mut produced).expect("an added page rebuilds");
+    assert_same_as_full_build(&site, &live);
+
+    let before = snapshot(&live);
+    site.edit(page, |text| text + "\n[坏链接](missing.md)\n");
+    assert!(rebuild(&options(site.root(), &live), &mut produced).is_err());
+    assert!(snapshot(&live) == before, "a failed rebuild writes nothing");
+    site.edit(page, |text| text.replace("\n[坏链接](missing.md)\n", "\n修好了。\n"));
+    rebuild(&options(site.root(), &live), &mut produced).expect("the fixed edit rebuilds");
+    assert_same_as_full_build(&site, &live);
+
+    site.remove("content/fees/refunds.md");
+    rebuild(&options(site.root(), &live), &mut produced).expect("a removed page rebuilds");
     assert_same_as_full_build(&site, &live);
 }

@@ -212,12 +212,12 @@ fn the_search_page_is_a_site_map_and_every_page_has_the_box() {
 fn a_rebuild_replaces_the_index_and_leaves_no_old_files() {
     let site = FixtureSite::new("basic");
     let live = site.scratch().join("live");
-    let (_, produced) = build_tracked(&options(site.root(), &live)).unwrap();
+    let (_, mut produced) = build_tracked(&options(site.root(), &live)).unwrap();
     let before = index_dir(&live);
     site.edit("content/fees/payment.md", |text| {
         text + "\n用翠湖通小程序缴费。\n"
     });
-    rebuild(&options(site.root(), &live), &produced).unwrap();
+    rebuild(&options(site.root(), &live), &mut produced).unwrap();
     let after = index_dir(&live);
     assert_ne!(before, after);
     let files = snapshot(&live);

@@ -1,6 +1,7 @@
 //! One Markdown file: its place, its front matter and its body.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::content::front_matter::{FrontMatter, split};
 use crate::diagnostics::Diagnostic;
@@ -12,7 +13,9 @@ pub struct Document {
     /// The file as the person running site-gen would open it.
     pub file: PathBuf,
     pub meta: FrontMatter,
-    pub body: String,
+    /// Shared, so a rebuild under `serve` reuses an unchanged file's
+    /// body without copying it.
+    pub body: Arc<str>,
     /// The line of the file the body starts on, for error messages.
     pub body_line: usize,
     /// A digest of the whole file: equal digests render equal pages.
@@ -28,7 +31,7 @@ impl Document {
         std::hash::Hash::hash(text, &mut hasher);
         Ok(Document {
             source_digest: std::hash::Hasher::finish(&hasher),
-            body: parts.body.to_owned(),
+            body: parts.body.into(),
             body_line: parts.body_line,
             key_lines: parts.key_lines,
             meta: parts.front_matter,

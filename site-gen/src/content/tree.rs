@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::content::cache::DocumentCache;
 use crate::content::document::Document;
 use crate::diagnostics::Diagnostic;
 use crate::urls::{ContentPath, SECTION_INDEX};
@@ -51,6 +52,19 @@ pub struct Content {
 /// be read is returned with the problems found, so one run reports them all;
 /// there is no content at all only when the home page is missing.
 pub fn load(content_dir: &Path, drafts: bool) -> (Option<Content>, Vec<Diagnostic>) {
+    let (content, diagnostics, _) = load_cached(content_dir, drafts, None);
+    (content, diagnostics)
+}
+
+/// [`load`], parsing again only the files that changed since `cache` was
+/// made; with a cache, returns the cache of this load.
+pub fn load_cached(
+    content_dir: &Path,
+    drafts: bool,
+    cache: Option<DocumentCache>,
+) -> (Option<Content>, Vec<Diagnostic>, Option<DocumentCache>) {
+    let keep = cache.is_some();
+    let mut cache = cache.unwrap_or_default();
     let mut diagnostics = Vec::new();
     let mut markdown = Vec::new();
     let mut assets = Vec::new();
@@ -98,13 +112,35 @@ pub fn load(content_dir: &Path, drafts: bool) -> (Option<Content>, Vec<Diagnosti
             assets.push((path, file));
         }
     }
-    let parsed: Vec<Result<Document, Diagnostic>> = markdown
+    let parsed: Vec<(Result<Document, Diagnostic>, Option<_>)> = markdown
         .par_iter()
-        .map(|(path, file)| Document::from_file(path.clone(), file))
+        .map(|(path, file)| {
+            if !keep {
+                return (Document::from_file(path.clone(), file), None);
+            }
+            let Ok(metadata) = std::fs::metadata(file) else {
+                return (Document::from_file(path.clone(), file), None);
+            };
+            if let Some(doc) = cache.get(file, &metadata) {
+                return (Ok(doc.clone()), Some((metadata, None)));
+            }
+            let read_at = std::time::SystemTime::now();
+            (
+                Document::from_file(path.clone(), file),
+                Some((metadata, Some(read_at))),
+            )
+        })
         .collect();
     let mut documents = Vec::with_capacity(parsed.len());
     let mut unreadable = Vec::new();
-    for (result, (path, _)) in parsed.into_iter().zip(markdown) {
+    let mut next_cache = DocumentCache::default();
+    for ((result, seen), (path, file)) in parsed.into_iter().zip(markdown) {
+        if let (Ok(doc), Some((metadata, read_at))) = (&result, seen) {
+            match read_at {
+                Some(read_at) => next_cache.insert(file, &metadata, read_at, doc.clone()),
+                None => next_cache.keep(file, &mut cache),
+            }
+        }
         match result {
             Ok(doc) if doc.meta.draft && !drafts => {}
             Ok(doc) => documents.push(doc),
@@ -116,7 +152,11 @@ pub fn load(content_dir: &Path, drafts: bool) -> (Option<Content>, Vec<Diagnosti
     }
     let (content, mut more) = arrange(content_dir, documents, assets);
     diagnostics.append(&mut more);
-    (content.map(|c| Content { unreadable, ..c }), diagnostics)
+    (
+        content.map(|c| Content { unreadable, ..c }),
+        diagnostics,
+        keep.then_some(next_cache),
+    )
 }
 
 /// Puts every page in its section and every section in its parent, in

@@ -21,6 +21,14 @@ pub struct LinkRef {
     pub line: usize,
 }
 
+/// What the checks need of a body, without its HTML: a build keeps this
+/// for every page and renders the HTML only when it writes the page.
+#[derive(Debug, Default, Clone)]
+pub struct Outline {
+    pub headings: Vec<Heading>,
+    pub links: Vec<LinkRef>,
+}
+
 #[derive(Debug, Default)]
 pub struct Rendered {
     pub html: String,
@@ -51,11 +59,31 @@ pub fn without_nul(body: String) -> String {
 /// `rewrite` gives the address a link or image should point to instead of
 /// what was written (`None` keeps it).
 /// `reserved` are ids the page's template uses, which headings must not take.
-pub fn render<'a>(
+pub fn render(
+    body: &str,
+    first_line: usize,
+    reserved: &BTreeSet<String>,
+    rewrite: &dyn Fn(&str) -> Option<String>,
+) -> Rendered {
+    pass(body, first_line, reserved, rewrite, true)
+}
+
+/// The headings and links of `body`, as [`render`] finds them.
+pub fn outline(body: &str, first_line: usize, reserved: &BTreeSet<String>) -> Outline {
+    let rendered = pass(body, first_line, reserved, &|_| None, false);
+    Outline {
+        headings: rendered.headings,
+        links: rendered.links,
+    }
+}
+
+/// One pass over `body`; the HTML and the text are made only when `full`.
+fn pass<'a>(
     body: &'a str,
     first_line: usize,
     reserved: &BTreeSet<String>,
     rewrite: &dyn Fn(&str) -> Option<String>,
+    full: bool,
 ) -> Rendered {
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(body.match_indices('\n').map(|(i, _)| i + 1))
@@ -76,7 +104,7 @@ pub fn render<'a>(
             dest: dest.to_string(),
             line: line_of(offset),
         });
-        match rewrite(&dest) {
+        match full.then(|| rewrite(&dest)).flatten() {
             Some(new) => CowStr::from(new),
             None => dest,
         }
@@ -144,6 +172,7 @@ pub fn render<'a>(
                     id,
                 }));
             }
+            _ if !full => {}
             other => {
                 if let Some(block) = text.last_mut() {
                     match &other {
@@ -165,6 +194,13 @@ pub fn render<'a>(
                 events.push(other)
             }
         }
+    }
+    if !full {
+        return Rendered {
+            headings,
+            links,
+            ..Rendered::default()
+        };
     }
     for block in &mut text {
         block.text.truncate(block.text.trim_end().len());
@@ -250,6 +286,15 @@ mod tests {
             [("", "先看这里。 第二行"), ("押金退还", "验收 退款 3 天")]
         );
         assert_eq!(r.text[1].heading, "押金退还");
+    }
+
+    #[test]
+    fn the_outline_is_what_the_full_render_finds() {
+        let body = "引言 [费](fees.md)\n\n## 押金\n\n## 押金\n\n![图](a.png)\n";
+        let full = plain(body);
+        let outline = outline(body, 1, &BTreeSet::new());
+        assert_eq!(outline.headings, full.headings);
+        assert_eq!(outline.links, full.links);
     }
 
     #[test]

@@ -116,7 +116,7 @@ pub fn notices(site: &Site) -> Option<String> {
                 updated: at_midnight(day, tz),
                 published: doc.meta.date.map(|d| at_midnight(d, tz)),
                 summary: doc.meta.summary.clone().map(Text::plain),
-                content: Some(html_text(site.page_html[i].html.clone())),
+                content: Some(html_text(site.render_page(i).html)),
                 links: vec![link(url, "alternate", Some("text/html"))],
                 ..Entry::default()
             })

@@ -4,6 +4,7 @@
 pub mod feeds;
 pub mod lifecycle;
 pub mod poster;
+mod search_index;
 mod sitemap;
 pub mod updates;
 mod views;
@@ -21,9 +22,10 @@ use crate::build::Site;
 use crate::content::Document;
 use crate::diagnostics::{Diagnostic, Error};
 use crate::listing::{ListPage, Window, Windowed};
-use crate::markdown::table_of_contents;
+use crate::markdown::{Rendered, table_of_contents};
 use crate::output::Sink;
 use crate::urls::ContentPath;
+pub use search_index::SearchCache;
 
 /// Files the build writes that no content file names.
 pub const GENERATED: [&str; 3] = ["sitemap.xml", "robots.txt", "404.html"];
@@ -52,12 +54,21 @@ struct Links {
 
 /// What a build wrote, so that a rebuild under `serve` renders only the
 /// pages whose output can have changed.
-#[derive(Debug, Default, Clone)]
+#[derive(Default)]
 pub struct Produced {
     /// Output file of each page → the digest of all its page depended on.
     page_digests: HashMap<PathBuf, u64>,
-    /// Every file the build produced.
+    /// Every file the build produced, but those of the search index.
     pub files: HashSet<PathBuf>,
+    /// The search index's folder.
+    pub index_dir: Option<PathBuf>,
+    /// What the last build's index had and this one's has not: files, or
+    /// the whole folder.
+    pub index_stale: Vec<PathBuf>,
+    /// The index, kept to be updated by the next build.
+    pub search: Option<SearchCache>,
+    /// The parsed content, kept to be reused by the next build.
+    pub reuse: crate::build::Reuse,
 }
 
 fn digest(value: impl Hash) -> u64 {
@@ -70,6 +81,15 @@ fn digest(value: impl Hash) -> u64 {
 fn site_digest(site: &Site) -> u64 {
     let view = serde_json::to_string(&site.site_view).unwrap_or_default();
     digest((view, site.theme.templates_digest(), site.today))
+}
+
+impl Produced {
+    /// After a rebuild that could not write all it meant to: nothing of
+    /// the output is taken as it was.
+    pub fn forget_output(&mut self) {
+        self.page_digests.clear();
+        self.search = None;
+    }
 }
 
 impl Links {
@@ -150,33 +170,88 @@ impl Links {
 /// Renders every page of `site` and hands each file to `sink`. Pages that
 /// `previous` shows to be unchanged are not rendered again (their files
 /// are left as they are).
+///
+/// `search`, when given, is the index to update (the last build's) and
+/// where this build's is left for the next.
 pub fn write_site(
     site: &Site,
     sink: &dyn Sink,
     previous: Option<&Produced>,
+    search: Option<&mut Option<SearchCache>>,
 ) -> Result<Produced, Error> {
     let links = Links::new(site);
     let content = &site.content;
     let mut problems: Vec<Diagnostic> = Vec::new();
     let site_digest = site_digest(site);
 
-    let pages: Vec<Result<(PathBuf, u64), Diagnostic>> = (0..content.pages.len())
-        .into_par_iter()
-        .map(|i| {
-            let doc = &content.pages[i];
-            let file = doc.path.output_file();
-            let nav = page_nav(site, &links, i);
-            // What the page shows of other pages is all in `nav`, so a
-            // page is rendered again only when its own text, its window of
-            // the section or the site changed.
-            let digest = digest((doc.source_digest, &nav, site_digest));
-            let unchanged = previous.and_then(|p| p.page_digests.get(&file)) == Some(&digest);
-            if !unchanged {
-                write_page(site, &links, i, nav, sink)?;
+    let mut no_cache = None;
+    let tracked = search.is_some();
+    let search = search.unwrap_or(&mut no_cache);
+    let mut index = match search_index::IndexRun::start(site, search, tracked) {
+        Ok(index) => index,
+        Err(problem) => {
+            problems.push(problem);
+            None
+        }
+    };
+    let sections = content.sections.len();
+    if let Some(run) = &mut index {
+        for i in 0..sections {
+            let names = search_names(&links, content, None, i);
+            let key = search_index::entry_key(names, &site.section_html[i].text);
+            if !run.needs(i, key) {
+                continue;
             }
-            Ok((file, digest))
-        })
-        .collect();
+            let entry = run.entry(sink, i, names, site.section_html[i].text.clone());
+            if let Err(problem) = entry.and_then(|entry| run.add(i, key, entry)) {
+                problems.push(problem);
+            }
+        }
+    }
+    let mut pages = Vec::with_capacity(content.pages.len());
+    // In chunks: the index takes the pages' terms in document order, and
+    // holds no more than a chunk's at once.
+    for start in (0..content.pages.len()).step_by(PAGE_CHUNK) {
+        let end = (start + PAGE_CHUNK).min(content.pages.len());
+        let chunk: Vec<_> = (start..end)
+            .into_par_iter()
+            .map(|i| {
+                let doc = &content.pages[i];
+                let file = doc.path.output_file();
+                let nav = page_nav(site, &links, i);
+                // What the page shows of other pages is all in `nav`, so a
+                // page is rendered again only when its own text, its window
+                // of the section or the site changed.
+                let digest = digest((doc.source_digest, &nav, site_digest));
+                let unchanged = previous.and_then(|p| p.page_digests.get(&file)) == Some(&digest);
+                let names = search_names(&links, content, Some(i), content.page_section[i]);
+                let key = search_index::entry_key(names, site.page_keys[i]);
+                let indexed = index.as_ref().filter(|run| run.needs(sections + i, key));
+                if unchanged && indexed.is_none() {
+                    return Ok((i, file, digest, None));
+                }
+                let rendered = site.render_page(i);
+                if !unchanged {
+                    write_page(site, &links, i, nav, &rendered, sink)?;
+                }
+                let entry = match indexed {
+                    Some(run) => Some((key, run.entry(sink, sections + i, names, rendered.text)?)),
+                    None => None,
+                };
+                Ok((i, file, digest, entry))
+            })
+            .collect();
+        for written in chunk {
+            pages.push(written.map(|(i, file, digest, entry)| {
+                if let (Some(run), Some((key, entry))) = (&mut index, entry)
+                    && let Err(problem) = run.add(sections + i, key, entry)
+                {
+                    problems.push(problem);
+                }
+                (file, digest)
+            }));
+        }
+    }
     problems.extend(write_home(site, &links, sink).err());
     let lists: Vec<Result<(PathBuf, u64), Diagnostic>> = site
         .listings
@@ -220,14 +295,28 @@ pub fn write_site(
         }
         Err(problem) => problems.push(problem),
     }
-    if site.config.search.enabled {
-        match write_search(site, &links, sink) {
-            Ok(files) => produced.files.extend(files),
-            Err(problem) => problems.push(problem),
-        }
-    }
     if !problems.is_empty() {
+        *search = index.and_then(search_index::IndexRun::abandon);
         return Err(Error::Invalid(problems));
+    }
+    let last_index = previous.and_then(|p| p.index_dir.clone());
+    // Handed over only when the whole build has succeeded: kept after a
+    // failure, it would describe files that were never written.
+    let mut finished_cache = None;
+    match index {
+        Some(run) => {
+            let (finished, cache) = run.finish(sink).map_err(|p| Error::Invalid(vec![p]))?;
+            finished_cache = cache;
+            write_search_page(site, &links, &finished.id, sink)
+                .map_err(|p| Error::Invalid(vec![p]))?;
+            produced.files.insert(search_page());
+            produced.index_stale = finished.stale;
+            produced
+                .index_stale
+                .extend(last_index.filter(|d| *d != finished.dir));
+            produced.index_dir = Some(finished.dir);
+        }
+        None => produced.index_stale.extend(last_index),
     }
 
     let mut copy = |to: PathBuf, from: &Path| {
@@ -263,6 +352,7 @@ pub fn write_site(
     produced
         .files
         .extend(home.chain(forms).chain(GENERATED.iter().map(PathBuf::from)));
+    *search = finished_cache;
     Ok(produced)
 }
 
@@ -324,13 +414,13 @@ fn write_page(
     links: &Links,
     i: usize,
     nav: PageNav<'_>,
+    rendered: &Rendered,
     sink: &dyn Sink,
 ) -> Result<(), Diagnostic> {
     let content = &site.content;
     let doc = &content.pages[i];
     let section = &content.sections[content.page_section[i]];
     let this = &links.pages[i];
-    let rendered = &site.page_html[i];
     let context = PageContext {
         page: PageView {
             title: &doc.meta.title,
@@ -523,37 +613,30 @@ pub fn search_page() -> PathBuf {
     PathBuf::from("search/index.html")
 }
 
-/// Every page as the search index sees it, in the order of their numbers.
-fn search_docs(site: &Site, links: &Links) -> Vec<crate::search::SearchDoc> {
-    let content = &site.content;
-    let section_of = |s: Option<usize>| s.map(|s| links.sections[s].title.clone());
-    let sections = content.sections.iter().enumerate().map(|(i, node)| {
-        let title = links.sections[i].title.clone();
-        (
-            &links.sections[i].url,
-            title,
-            section_of(node.parent),
-            &site.section_html[i],
-        )
-    });
-    let pages = content.pages.iter().enumerate().map(|(i, _)| {
-        let section = content.page_section[i];
-        (
+/// Pages the index takes in at once.
+const PAGE_CHUNK: usize = 256;
+
+/// A page's (`page` given) or a section's address, title and section, as
+/// its search result shows them.
+fn search_names<'l>(
+    links: &'l Links,
+    content: &crate::content::Content,
+    page: Option<usize>,
+    section: usize,
+) -> (&'l str, &'l str, &'l str) {
+    let section_title = |s: Option<usize>| s.map_or("", |s| links.sections[s].title.as_str());
+    match page {
+        Some(i) => (
             &links.pages[i].url,
-            links.pages[i].title.clone(),
-            (section != 0).then(|| links.sections[section].title.clone()),
-            &site.page_html[i],
-        )
-    });
-    sections
-        .chain(pages)
-        .map(|(url, title, section, rendered)| crate::search::SearchDoc {
-            url: url.clone(),
-            title,
-            section: section.unwrap_or_default(),
-            blocks: rendered.text.clone(),
-        })
-        .collect()
+            &links.pages[i].title,
+            section_title((section != 0).then_some(section)),
+        ),
+        None => (
+            &links.sections[section].url,
+            &links.sections[section].title,
+            section_title(content.sections[section].parent),
+        ),
+    }
 }
 
 /// The forms in the order owners need them most: repairs, complaints,
@@ -579,21 +662,13 @@ fn home_forms(site: &Site) -> Vec<FormLink<'_>> {
         .collect()
 }
 
-/// The search index and the search page; returns the files written.
-fn write_search(site: &Site, links: &Links, sink: &dyn Sink) -> Result<Vec<PathBuf>, Diagnostic> {
-    let config_file = site.root.join(config::FILE_NAME);
-    let docs = search_docs(site, links);
-    let built = crate::search::build(&docs, &site.config.search.synonyms)
-        .map_err(|e| Diagnostic::new(&config_file, None, e.to_string()))?;
-    let mut files = Vec::with_capacity(built.files.len() + 1);
-    let dir = Path::new("search").join(&built.id);
-    for (name, bytes) in &built.files {
-        let file = dir.join(name);
-        sink.write(&file, bytes)
-            .map_err(|e| Diagnostic::new(&config_file, None, e.to_string()))?;
-        files.push(file);
-    }
-
+/// The search page, which loads the index `id`.
+fn write_search_page(
+    site: &Site,
+    links: &Links,
+    id: &str,
+    sink: &dyn Sink,
+) -> Result<(), Diagnostic> {
     let content = &site.content;
     let mut depth = vec![0usize; content.sections.len()];
     let mut sections = Vec::new();
@@ -618,7 +693,7 @@ fn write_search(site: &Site, links: &Links, sink: &dyn Sink) -> Result<Vec<PathB
     };
     let context = SearchContext {
         search: SearchView {
-            index_url: format!("{base}/search/{}/", built.id),
+            index_url: format!("{base}/search/{id}/"),
             script_url: script,
             sections,
             forms: site
@@ -637,9 +712,7 @@ fn write_search(site: &Site, links: &Links, sink: &dyn Sink) -> Result<Vec<PathB
     let html = site
         .theme
         .render("search.html", &site.site_view.at(&url), &context);
-    emit(sink, &search_page(), html, &site.root.join("themes"))?;
-    files.push(search_page());
-    Ok(files)
+    emit(sink, &search_page(), html, &site.root.join("themes"))
 }
 
 /// The form pages, and a trial render of the thank-you page so a broken

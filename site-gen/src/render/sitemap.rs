@@ -17,7 +17,7 @@ pub fn sitemap(site: &Site) -> String {
     );
     let mut entries: Vec<(String, Option<chrono::NaiveDate>)> = site
         .documents()
-        .map(|(doc, _)| (doc.path.url(), doc.meta.last_updated()))
+        .map(|(doc, _, _)| (doc.path.url(), doc.meta.last_updated()))
         .chain(
             site.listings
                 .iter()

@@ -22,7 +22,9 @@
 //! files by first character), so the two sides cannot fold a text
 //! differently.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::OnceLock;
 
 use ferrous_opencc::OpenCC;
@@ -80,7 +82,7 @@ impl FoldTable {
     fn probe() -> Result<FoldTable, ferrous_opencc::error::OpenCCError> {
         let hk = OpenCC::from_config(BuiltinConfig::Hk2s)?;
         let tw = OpenCC::from_config(BuiltinConfig::Tw2s)?;
-        let mut map = HashMap::new();
+        let mut map = HashMap::default();
         let mut buf = [0u8; 4];
         for (start, end) in PROBED {
             for c in (start..=end).filter_map(char::from_u32) {
@@ -106,7 +108,7 @@ impl FoldTable {
                 .filter(|l| !l.starts_with('#'))
                 .filter_map(|l| l.split('\t').next())
         });
-        let mut phrases = HashMap::new();
+        let mut phrases = HashMap::default();
         for key in keys {
             // Keys NFKC or lower case would change can never be met.
             if key.chars().count() < 2 || key.nfkc().collect::<String>().to_lowercase() != key {
@@ -150,7 +152,11 @@ impl FoldTable {
 
     /// Folds `text`, calling `used` with each phrase applied.
     pub fn fold_noting<'t>(&'t self, text: &str, mut used: impl FnMut(&'t str)) -> String {
-        let normal: String = text.nfkc().collect::<String>().to_lowercase();
+        // Most of a page is already NFKC: the quick check spares the copy.
+        let normal = match unicode_normalization::is_nfkc_quick(text.chars()) {
+            unicode_normalization::IsNormalized::Yes => text.to_lowercase(),
+            _ => text.nfkc().collect::<String>().to_lowercase(),
+        };
         let chars: Vec<(usize, char)> = normal.char_indices().collect();
         let mut out = String::with_capacity(normal.len());
         let mut i = 0;

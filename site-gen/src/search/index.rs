@@ -17,18 +17,21 @@
 //! `varint term length, term (UTF-8), varint postings, postings`; a posting
 //! is `varint document-number gap, impact byte, field byte`. The impact is
 //! the BM25 term-frequency part (title ×4, headings ×2, body ×1; k1 1.2,
-//! b 0.75) scaled to 1–255; the field byte says the term is in the title
+//! b 0.75, the page's length in steps of about 9 % and the average page
+//! length rounded to a whole character) scaled to 1–255; the field byte says the term is in the title
 //! (1) and in a heading (2). The query side multiplies by the IDF it
 //! computes from the posting count. No positions: phrases are checked
 //! against the text of the best results. `<id>` is a digest of all of it,
 //! so a cached script never mixes two builds' files.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
-use rayon::prelude::*;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+
 use serde::Serialize;
 
 use super::fold::FoldTable;
+use super::postings::{Postings, Raw, read_varint, varint};
 use super::tokens::{Token, is_cjk, tokens};
 use super::{SearchDoc, SearchError};
 
@@ -40,8 +43,11 @@ pub const FIELD_TITLE: u8 = 1;
 pub const FIELD_HEADING: u8 = 2;
 /// About this many bytes of postings per shard.
 const SHARD_BYTES: usize = 4096;
-/// Pages indexed at once; bounds the memory of the parallel step.
-const CHUNK: usize = 256;
+/// Above this many shards, their number is rounded up to a multiple of it,
+/// so that an edit seldom changes it (which would move every term).
+const SHARD_STEP: usize = 32;
+/// What a posting takes in a shard, about: gap, impact, fields.
+const POSTING_BYTES: usize = 3;
 
 /// A term without borrowing the text it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -67,6 +73,14 @@ impl Key {
             Key::Word(w) => w.to_string(),
         }
     }
+
+    fn len_utf8(&self) -> usize {
+        match self {
+            Key::Pair(a, b) => a.len_utf8() + b.len_utf8(),
+            Key::Single(a) => a.len_utf8(),
+            Key::Word(w) => w.len(),
+        }
+    }
 }
 
 #[derive(Default, Clone, Copy)]
@@ -74,37 +88,6 @@ struct Counts {
     title: u32,
     heading: u32,
     body: u32,
-}
-
-/// A term's postings, encoded as they are added (in document order).
-#[derive(Default)]
-struct Postings {
-    last: u32,
-    count: u32,
-    bytes: Vec<u8>,
-}
-
-impl Postings {
-    fn push(&mut self, doc: u32, impact: u8, fields: u8) {
-        let gap = if self.count == 0 {
-            doc
-        } else {
-            doc - self.last
-        };
-        varint(&mut self.bytes, gap);
-        self.bytes.push(impact);
-        self.bytes.push(fields);
-        self.last = doc;
-        self.count += 1;
-    }
-}
-
-pub fn varint(out: &mut Vec<u8>, mut value: u32) {
-    while value >= 0x80 {
-        out.push((value as u8 & 0x7f) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
 }
 
 /// FNV-1a over the term's UTF-8: which shard it is in. `search.js` has the
@@ -118,26 +101,48 @@ pub fn shard_hash(term: &str) -> u32 {
     hash
 }
 
-fn digest(parts: &[(String, Vec<u8>)]) -> String {
+/// FNV-1a, 64 bits, over a file's name and bytes.
+fn file_digest(name: &str, bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for (name, bytes) in parts {
-        for byte in name.bytes().chain(bytes.iter().copied()) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+    for byte in name.bytes().chain(bytes.iter().copied()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    format!("{:012x}", hash & 0xffff_ffff_ffff)
+    hash
 }
 
-/// One page's terms with their impact and fields, and the phrases its
-/// text was folded with.
-fn page_terms<'f>(
-    doc: &SearchDoc,
-    fold: &'f FoldTable,
-    avg_len: f64,
-) -> (Vec<(Key, u8, u8)>, BTreeSet<&'f str>) {
+/// Everything the index needs of one page, made from its text alone (so
+/// pages are done in parallel and their text dropped): its terms with
+/// their weighted counts and fields, its length, and its file.
+pub struct PageEntry {
+    terms: Vec<(Key, u32, u8)>,
+    length: u32,
+    file: Vec<u8>,
+}
+
+impl PageEntry {
+    /// The page's file `d/<n>.json`: address, title, section, text.
+    pub fn file(&self) -> &[u8] {
+        &self.file
+    }
+}
+
+#[derive(Serialize)]
+struct DocFile<'a> {
+    url: &'a str,
+    title: &'a str,
+    section: &'a str,
+    /// `[anchor, heading, text]` for the page's start and each heading.
+    blocks: Vec<(&'a str, &'a str, &'a str)>,
+    /// The phrases the page's text was folded with (rarely any).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    phrases: BTreeMap<&'a str, &'a str>,
+}
+
+/// Folds and cuts one page.
+pub fn page_entry(doc: &SearchDoc, fold: &FoldTable) -> Result<PageEntry, SearchError> {
     let mut used = BTreeSet::new();
-    let mut counts: HashMap<Token<'_>, Counts> = HashMap::new();
+    let mut counts: HashMap<Token<'_>, Counts> = HashMap::default();
     let title = fold.fold_noting(&doc.title, |k| {
         used.insert(k);
     });
@@ -155,27 +160,59 @@ fn page_terms<'f>(
     for body in &bodies {
         tokens(body, |t| counts.entry(t).or_default().body += 1);
     }
-    let length = doc
-        .blocks
-        .iter()
-        .map(|b| b.text.chars().count())
-        .sum::<usize>() as f64;
-    let norm = K1 * (1.0 - B + B * length / avg_len.max(1.0));
+    let length: usize = doc.blocks.iter().map(|b| b.text.chars().count()).sum();
     let terms = counts
         .into_iter()
         .map(|(token, c)| {
-            let weighted = f64::from(c.title * TITLE_WEIGHT + c.heading * HEADING_WEIGHT + c.body);
-            let impact = weighted * (K1 + 1.0) / (weighted + norm) / (K1 + 1.0) * 255.0;
+            let weight = c.title * TITLE_WEIGHT + c.heading * HEADING_WEIGHT + c.body;
             let fields = if c.title > 0 { FIELD_TITLE } else { 0 }
                 | if c.heading > 0 { FIELD_HEADING } else { 0 };
-            (
-                Key::of(&token),
-                impact.ceil().clamp(1.0, 255.0) as u8,
-                fields,
-            )
+            (Key::of(&token), weight, fields)
         })
         .collect();
-    (terms, used)
+    let file = DocFile {
+        url: &doc.url,
+        title: &doc.title,
+        section: &doc.section,
+        blocks: doc
+            .blocks
+            .iter()
+            .map(|b| (b.anchor.as_str(), b.heading.as_str(), b.text.as_str()))
+            .collect(),
+        phrases: used
+            .iter()
+            .filter_map(|k| Some((*k, fold.phrase(k)?)))
+            .collect(),
+    };
+    Ok(PageEntry {
+        terms,
+        length: u32::try_from(length).map_err(|_| SearchError::TooLarge("characters in a page"))?,
+        file: serde_json::to_vec(&file)?,
+    })
+}
+
+/// Steps per doubling of a page's length.
+const LENGTH_STEPS: f64 = 8.0;
+
+/// A page's length as the weights count it: in steps of about 9 %, so
+/// that a small edit seldom changes the weight of the page's other terms
+/// (which would rewrite every shard they are in).
+fn stepped(length: u32) -> f64 {
+    if length == 0 {
+        return 0.0;
+    }
+    ((f64::from(length).log2() * LENGTH_STEPS).round() / LENGTH_STEPS).exp2()
+}
+
+/// What decides where each term goes and how it is weighed. While an edit
+/// leaves it as it was, only the shards of the edited page's terms change.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Layout {
+    /// The average page length in characters, rounded to a whole number
+    /// so that one edit seldom changes every page's weight.
+    avg_len: f64,
+    shards: usize,
+    unigram_shards: usize,
 }
 
 /// What `meta.json` says.
@@ -197,26 +234,337 @@ struct Meta<'a> {
     synonyms: &'a [Vec<String>],
 }
 
-#[derive(Serialize)]
-struct DocFile<'a> {
-    url: &'a str,
-    title: &'a str,
-    section: &'a str,
-    /// `[anchor, heading, text]` for the page's start and each heading.
-    blocks: Vec<(&'a str, &'a str, &'a str)>,
-    /// The phrases the page's text was folded with (rarely any).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    phrases: BTreeMap<&'a str, &'a str>,
+/// The index being built, and kept after a build under `serve` so that an
+/// edit updates it in place. Terms are interned: each is stored once, and
+/// pages refer to it by number.
+pub struct Index {
+    ids: HashMap<Key, u32>,
+    lists: Vec<(Key, Postings)>,
+    lengths: Vec<u32>,
+    /// Each page's terms with their weight and fields, kept (for
+    /// [`Index::replace`]) only when asked.
+    page_terms: Option<Vec<PageTerms>>,
+    /// Every file written, by name, with its digest: `<id>` is made of these.
+    files: BTreeMap<String, u64>,
+    layout: Option<Layout>,
+    /// Per shard, its terms; bigrams and words, then single characters.
+    members: [Vec<Vec<u32>>; 2],
+    /// Terms whose postings changed since the files were last written.
+    dirty: HashSet<u32>,
 }
 
-/// The files of the index under `search/<id>/`, with `<id>`.
+/// A page's terms by number, each with the page's posting.
+type PageTerms = Box<[(u32, Raw)]>;
+
+/// Where the caller puts each file of the index.
+pub type Emit<'e, E> = dyn FnMut(&str, &[u8]) -> Result<(), E> + 'e;
+
+impl Index {
+    /// An empty index; `incremental` keeps what [`Index::replace`] needs.
+    pub fn new(incremental: bool) -> Index {
+        Index {
+            ids: HashMap::default(),
+            lists: Vec::new(),
+            lengths: Vec::new(),
+            page_terms: incremental.then(Vec::new),
+            files: BTreeMap::new(),
+            layout: None,
+            members: [Vec::new(), Vec::new()],
+            dirty: HashSet::default(),
+        }
+    }
+
+    pub fn docs(&self) -> usize {
+        self.lengths.len()
+    }
+
+    /// Can take [`Index::replace`].
+    pub fn is_incremental(&self) -> bool {
+        self.page_terms.is_some()
+    }
+
+    /// The name of page `doc`'s file.
+    pub fn page_file(doc: usize) -> String {
+        format!("d/{doc}.json")
+    }
+
+    /// Every file of the index, by name.
+    pub fn file_names(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
+    }
+
+    fn intern(&mut self, key: Key) -> u32 {
+        let next = self.lists.len() as u32;
+        let id = *self.ids.entry(key.clone()).or_insert(next);
+        if id == next {
+            self.lists.push((key, Postings::default()));
+        }
+        id
+    }
+
+    /// Adds the next page. Its file is the caller's to write, under
+    /// [`Index::page_file`] of the number returned.
+    pub fn add(&mut self, page: PageEntry) -> Result<usize, SearchError> {
+        let n = self.lengths.len();
+        let doc = u32::try_from(n).map_err(|_| SearchError::TooLarge("pages"))?;
+        let mut ids = Vec::with_capacity(page.terms.len());
+        for (key, weight, fields) in page.terms {
+            let id = self.intern(key);
+            let posting = Raw {
+                doc,
+                weight,
+                fields,
+            };
+            self.lists[id as usize].1.push(posting);
+            ids.push((id, posting));
+            // Before the first write every shard is written anyway.
+            if self.layout.is_some() {
+                self.dirty.insert(id);
+            }
+        }
+        if let Some(terms) = &mut self.page_terms {
+            terms.push(ids.into_boxed_slice());
+        }
+        self.lengths.push(page.length);
+        self.files.insert(
+            Self::page_file(n),
+            file_digest(&Self::page_file(n), &page.file),
+        );
+        Ok(n)
+    }
+
+    /// Puts page `doc`'s new entry in place of its old one. The caller
+    /// writes its file, then [`Index::write`] the shards.
+    pub fn replace(&mut self, doc: usize, page: PageEntry) -> Result<(), SearchError> {
+        let number = u32::try_from(doc).map_err(|_| SearchError::TooLarge("pages"))?;
+        let old: HashMap<u32, Raw> = match self.page_terms.as_ref().and_then(|t| t.get(doc)) {
+            Some(old) => old.iter().copied().collect(),
+            None => return Err(SearchError::NotIncremental),
+        };
+        // A page whose length stays in its step weighs every other term
+        // as before: only the terms whose own count changed are written.
+        let same_length = stepped(self.lengths[doc]) == stepped(page.length);
+        let mut new: HashMap<u32, Raw> = HashMap::default();
+        for (key, weight, fields) in page.terms {
+            let id = self.intern(key);
+            new.insert(
+                id,
+                Raw {
+                    doc: number,
+                    weight,
+                    fields,
+                },
+            );
+        }
+        let touched: HashSet<u32> = old.keys().chain(new.keys()).copied().collect();
+        for id in touched {
+            let (before, after) = (old.get(&id).copied(), new.get(&id).copied());
+            if before == after && same_length {
+                continue;
+            }
+            let list = &mut self.lists[id as usize].1;
+            *list = list.replacing(number, after);
+            self.dirty.insert(id);
+        }
+        let mut ids: Vec<(u32, Raw)> = new.into_iter().collect();
+        ids.sort_unstable_by_key(|(id, _)| *id);
+        if let Some(terms) = &mut self.page_terms {
+            terms[doc] = ids.into_boxed_slice();
+        }
+        self.lengths[doc] = page.length;
+        let name = Self::page_file(doc);
+        self.files
+            .insert(name.clone(), file_digest(&name, &page.file));
+        Ok(())
+    }
+
+    fn layout(&self) -> Layout {
+        let mut bytes = [0usize; 2];
+        for (key, list) in self.lists.iter().filter(|(_, l)| !l.is_empty()) {
+            bytes[usize::from(matches!(key, Key::Single(_)))] +=
+                key.len_utf8() + 4 + POSTING_BYTES * list.count() as usize;
+        }
+        let count = |bytes: usize| {
+            let exact = bytes.div_ceil(SHARD_BYTES).max(1);
+            if exact > SHARD_STEP {
+                exact.next_multiple_of(SHARD_STEP)
+            } else {
+                exact
+            }
+        };
+        let total: u64 = self.lengths.iter().map(|&l| u64::from(l)).sum();
+        Layout {
+            avg_len: (total as f64 / self.lengths.len().max(1) as f64).round(),
+            shards: count(bytes[0]),
+            unigram_shards: count(bytes[1]),
+        }
+    }
+
+    fn shard_of(key: &Key, layout: &Layout) -> (usize, usize) {
+        let single = matches!(key, Key::Single(_));
+        let count = if single {
+            layout.unigram_shards
+        } else {
+            layout.shards
+        };
+        (
+            usize::from(single),
+            shard_hash(&key.text()) as usize % count,
+        )
+    }
+
+    /// Writes what changed since the last call (the first call: all of
+    /// it) through `emit`, and returns the index's `<id>`: the shards of
+    /// the changed terms, or every shard when the layout changed, and
+    /// `meta.json`. Page files are the caller's.
+    pub fn write<E: From<SearchError>>(
+        &mut self,
+        fold: &FoldTable,
+        synonyms: &[Vec<String>],
+        emit: &mut Emit<'_, E>,
+    ) -> Result<String, E> {
+        let layout = self.layout();
+        let mut dirty: BTreeSet<(usize, usize)> = BTreeSet::new();
+        if self.layout != Some(layout) {
+            let mut members = [
+                vec![Vec::new(); layout.shards],
+                vec![Vec::new(); layout.unigram_shards],
+            ];
+            for (id, (key, _)) in self.lists.iter().enumerate() {
+                let (kind, k) = Self::shard_of(key, &layout);
+                members[kind][k].push(id as u32);
+            }
+            self.members = members;
+            for (kind, (dir, count)) in [("t", layout.shards), ("u", layout.unigram_shards)]
+                .into_iter()
+                .enumerate()
+            {
+                dirty.extend((0..count).map(|k| (kind, k)));
+                // Shards past the new count are no file of this index.
+                let prefix = format!("{dir}/");
+                self.files.retain(|name, _| {
+                    name.strip_prefix(&prefix)
+                        .and_then(|n| n.strip_suffix(".bin"))
+                        .and_then(|n| n.parse::<usize>().ok())
+                        .is_none_or(|n| n < count)
+                });
+            }
+        } else {
+            for &id in &self.dirty {
+                let (kind, k) = Self::shard_of(&self.lists[id as usize].0, &layout);
+                let shard = &mut self.members[kind][k];
+                if !shard.contains(&id) {
+                    shard.push(id);
+                }
+                dirty.insert((kind, k));
+            }
+        }
+        self.dirty.clear();
+        self.layout = Some(layout);
+
+        let norms: Vec<f64> = self
+            .lengths
+            .iter()
+            .map(|&l| K1 * (1.0 - B + B * stepped(l) / layout.avg_len.max(1.0)))
+            .collect();
+        for (kind, k) in dirty {
+            let mut terms: Vec<(String, &Postings)> = self.members[kind][k]
+                .iter()
+                .map(|&id| &self.lists[id as usize])
+                .filter(|(_, list)| !list.is_empty())
+                .map(|(key, list)| (key.text(), list))
+                .collect();
+            terms.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut out = Vec::new();
+            for (term, list) in terms {
+                varint(&mut out, term.len() as u32);
+                out.extend_from_slice(term.as_bytes());
+                varint(&mut out, list.count());
+                let mut last = 0;
+                for (i, p) in list.iter().enumerate() {
+                    varint(&mut out, if i == 0 { p.doc } else { p.doc - last });
+                    last = p.doc;
+                    let weighted = f64::from(p.weight);
+                    let norm = norms.get(p.doc as usize).copied().unwrap_or(K1);
+                    let impact = weighted * (K1 + 1.0) / (weighted + norm) / (K1 + 1.0) * 255.0;
+                    out.push(impact.ceil().clamp(1.0, 255.0) as u8);
+                    out.push(p.fields);
+                }
+            }
+            let name = format!("{}/{k}.bin", ["t", "u"][kind]);
+            emit(&name, &out)?;
+            self.files.insert(name.clone(), file_digest(&name, &out));
+        }
+
+        if !self.files.contains_key("meta.json") {
+            for (first, phrases) in fold.phrases_by_start() {
+                let name = format!("p/{:x}.json", u32::from(first));
+                let bytes = serde_json::to_vec(&phrases).map_err(SearchError::from)?;
+                emit(&name, &bytes)?;
+                self.files.insert(name.clone(), file_digest(&name, &bytes));
+            }
+        }
+        let meta = self.meta(fold, synonyms, &layout);
+        let bytes = serde_json::to_vec(&meta).map_err(SearchError::from)?;
+        emit("meta.json", &bytes)?;
+        self.files
+            .insert("meta.json".to_owned(), file_digest("meta.json", &bytes));
+        Ok(self.id())
+    }
+
+    fn meta<'s>(&self, fold: &FoldTable, synonyms: &'s [Vec<String>], layout: &Layout) -> Meta<'s> {
+        let alphabet: HashSet<char> = self
+            .lists
+            .iter()
+            .filter(|(_, list)| !list.is_empty())
+            .filter_map(|(k, _)| match k {
+                Key::Single(c) => Some(*c),
+                _ => None,
+            })
+            .collect();
+        let table = fold.for_alphabet(|c| !is_cjk(c) || alphabet.contains(&c));
+        let mut pairs = String::new();
+        let mut long = BTreeMap::new();
+        for (from, to) in table {
+            if to.chars().count() == 1 {
+                pairs.push(from);
+                pairs.push_str(&to);
+            } else {
+                long.insert(from.to_string(), to);
+            }
+        }
+        Meta {
+            version: 2,
+            docs: self.lengths.len(),
+            shards: layout.shards,
+            unigram_shards: layout.unigram_shards,
+            fold: pairs,
+            fold_long: long,
+            phrase_starts: fold.phrases_by_start().keys().collect(),
+            synonyms,
+        }
+    }
+
+    /// A digest of every file, so a cached script never mixes two builds.
+    pub fn id(&self) -> String {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for (name, digest) in &self.files {
+            for byte in name.bytes().chain(digest.to_le_bytes()) {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        format!("{:012x}", hash & 0xffff_ffff_ffff)
+    }
+}
+
+/// The files of an index under `search/<id>/`, with `<id>`; for tests and
+/// tools (a build writes the files as they are made).
 #[derive(Debug)]
 pub struct Built {
     pub id: String,
     /// Paths relative to `search/<id>/`, and their bytes.
     pub files: Vec<(String, Vec<u8>)>,
-    pub terms: usize,
-    pub postings: usize,
 }
 
 pub fn build(
@@ -224,139 +572,20 @@ pub fn build(
     fold: &FoldTable,
     synonyms: &[Vec<String>],
 ) -> Result<Built, SearchError> {
-    let total_len: usize = docs
-        .iter()
-        .flat_map(|d| &d.blocks)
-        .map(|b| b.text.chars().count())
-        .sum();
-    let avg_len = total_len as f64 / docs.len().max(1) as f64;
-
-    let mut ids: HashMap<Key, u32> = HashMap::new();
-    let mut lists: Vec<(Key, Postings)> = Vec::new();
-    let mut postings = 0;
-    let mut phrases_of: Vec<BTreeSet<&str>> = Vec::with_capacity(docs.len());
-    for (chunk_index, chunk) in docs.chunks(CHUNK).enumerate() {
-        let terms: Vec<_> = chunk
-            .par_iter()
-            .map(|doc| page_terms(doc, fold, avg_len))
-            .collect();
-        for (offset, (page, used)) in terms.into_iter().enumerate() {
-            phrases_of.push(used);
-            let doc = u32::try_from(chunk_index * CHUNK + offset)
-                .map_err(|_| SearchError::TooLarge("pages"))?;
-            postings += page.len();
-            for (key, impact, fields) in page {
-                let next = lists.len() as u32;
-                let id = *ids.entry(key.clone()).or_insert(next);
-                if id == next {
-                    lists.push((key, Postings::default()));
-                }
-                lists[id as usize].1.push(doc, impact, fields);
-            }
-        }
-    }
-    drop(ids);
-
-    let alphabet: HashSet<char> = lists
-        .iter()
-        .filter_map(|(k, _)| match k {
-            Key::Single(c) => Some(*c),
-            _ => None,
-        })
-        .collect();
-    let table = fold.for_alphabet(|c| !is_cjk(c) || alphabet.contains(&c));
-    let mut pairs = String::new();
-    let mut long = BTreeMap::new();
-    for (from, to) in table {
-        if to.chars().count() == 1 {
-            pairs.push(from);
-            pairs.push_str(&to);
-        } else {
-            long.insert(from.to_string(), to);
-        }
-    }
-
-    let terms = lists.len();
-    let (singles, others): (Vec<_>, Vec<_>) = lists
-        .into_iter()
-        .map(|(k, p)| (matches!(k, Key::Single(_)), k.text(), p))
-        .partition(|(single, _, _)| *single);
+    let mut index = Index::new(false);
     let mut files = Vec::new();
-    let unigram_shards = write_shards("u", singles, &mut files);
-    let shards = write_shards("t", others, &mut files);
-
-    let mut phrase_starts = String::new();
-    for (first, phrases) in fold.phrases_by_start() {
-        phrase_starts.push(first);
-        files.push((
-            format!("p/{:x}.json", u32::from(first)),
-            serde_json::to_vec(&phrases)?,
-        ));
+    for doc in docs {
+        let entry = page_entry(doc, fold)?;
+        let file = entry.file().to_vec();
+        let n = index.add(entry)?;
+        files.push((Index::page_file(n), file));
     }
-    for (n, (doc, used)) in docs.iter().zip(&phrases_of).enumerate() {
-        let file = DocFile {
-            url: &doc.url,
-            title: &doc.title,
-            section: &doc.section,
-            blocks: doc
-                .blocks
-                .iter()
-                .map(|b| (b.anchor.as_str(), b.heading.as_str(), b.text.as_str()))
-                .collect(),
-            phrases: used
-                .iter()
-                .filter_map(|k| Some((*k, fold.phrase(k)?)))
-                .collect(),
-        };
-        files.push((format!("d/{n}.json"), serde_json::to_vec(&file)?));
-    }
-    let meta = Meta {
-        version: 2,
-        docs: docs.len(),
-        shards,
-        unigram_shards,
-        fold: pairs,
-        fold_long: long,
-        phrase_starts,
-        synonyms,
-    };
-    files.push(("meta.json".to_owned(), serde_json::to_vec(&meta)?));
-    Ok(Built {
-        id: digest(&files),
-        files,
-        terms,
-        postings,
-    })
-}
-
-/// Writes the shards of one kind of term; returns how many there are.
-fn write_shards(
-    dir: &str,
-    lists: Vec<(bool, String, Postings)>,
-    files: &mut Vec<(String, Vec<u8>)>,
-) -> usize {
-    let bytes: usize = lists
-        .iter()
-        .map(|(_, t, p)| t.len() + p.bytes.len() + 4)
-        .sum();
-    let count = bytes.div_ceil(SHARD_BYTES).max(1);
-    let mut shards: Vec<Vec<(String, Postings)>> = (0..count).map(|_| Vec::new()).collect();
-    for (_, term, list) in lists {
-        let k = shard_hash(&term) as usize % count;
-        shards[k].push((term, list));
-    }
-    for (k, mut shard) in shards.into_iter().enumerate() {
-        shard.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out = Vec::new();
-        for (term, list) in shard {
-            varint(&mut out, term.len() as u32);
-            out.extend_from_slice(term.as_bytes());
-            varint(&mut out, list.count);
-            out.extend_from_slice(&list.bytes);
-        }
-        files.push((format!("{dir}/{k}.bin"), out));
-    }
-    count
+    let id = index.write(fold, synonyms, &mut |name: &str, bytes: &[u8]| {
+        files.push((name.to_owned(), bytes.to_vec()));
+        Ok::<(), SearchError>(())
+    })?;
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(Built { id, files })
 }
 
 /// One posting as read back: document number, impact, fields.
@@ -372,18 +601,10 @@ pub fn read_shard(bytes: &[u8]) -> Result<BTreeMap<String, Vec<Posting>>, Search
         Ok(b)
     };
     let read = |at: &mut usize| -> Result<u32, SearchError> {
-        let (mut value, mut shift) = (0u32, 0);
-        loop {
-            let b = byte(at)?;
-            if shift > 28 {
-                return Err(SearchError::BadShard("a number is too long"));
-            }
-            value |= u32::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Ok(value);
-            }
-            shift += 7;
+        if *at >= bytes.len() {
+            return Err(truncated());
         }
+        read_varint(bytes, at).ok_or(SearchError::BadShard("a number is damaged or too long"))
     };
     let mut out = BTreeMap::new();
     let mut at = 0;

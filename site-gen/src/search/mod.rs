@@ -8,10 +8,11 @@
 
 pub mod fold;
 pub mod index;
+pub mod postings;
 pub mod tokens;
 
 pub use fold::FoldTable;
-pub use index::Built;
+pub use index::{Built, Index, PageEntry, page_entry};
 
 /// Where the search page is.
 pub const PAGE_URL: &str = "/search/";
@@ -24,6 +25,8 @@ pub enum SearchError {
     TooLarge(&'static str),
     #[error("the search index shard is damaged: {0}")]
     BadShard(&'static str),
+    #[error("the search index kept no page terms to update it with")]
+    NotIncremental,
     #[error("cannot encode the search index: {0}")]
     Encode(#[from] serde_json::Error),
 }
@@ -40,7 +43,7 @@ pub struct SearchDoc {
 }
 
 /// The text under one heading, up to the next.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Hash)]
 pub struct Block {
     pub anchor: String,
     pub heading: String,
@@ -66,10 +69,13 @@ pub fn fold_synonyms(fold: &FoldTable, groups: &[Vec<String>]) -> Vec<Vec<String
         .collect()
 }
 
-/// Builds the index of `docs`.
-pub fn build(docs: &[SearchDoc], synonyms: &[Vec<String>]) -> Result<Built, SearchError> {
+/// The folding table and the site's folded synonyms: what every page and
+/// query goes through.
+pub fn matching(
+    synonyms: &[Vec<String>],
+) -> Result<(&'static FoldTable, Vec<Vec<String>>), SearchError> {
     let fold = FoldTable::opencc()?;
-    index::build(docs, fold, &fold_synonyms(fold, synonyms))
+    Ok((fold, fold_synonyms(fold, synonyms)))
 }
 
 #[cfg(test)]

@@ -107,13 +107,15 @@ impl Rebuilder {
     }
 
     pub fn run(&mut self, reloader: &Reloader, desk: Option<&LocalDesk>) {
-        let result = match &self.produced {
+        let result = match &mut self.produced {
             Some(previous) => rebuild(&self.options, previous),
-            None => build_tracked(&self.options),
+            None => build_tracked(&self.options).map(|(summary, produced)| {
+                self.produced = Some(produced);
+                summary
+            }),
         };
         match result {
-            Ok((summary, produced)) => {
-                self.produced = Some(produced);
+            Ok(summary) => {
                 println!("Built {summary}");
                 reloader.built();
                 // After the reload is on its way: the desk only needs to
