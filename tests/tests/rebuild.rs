@@ -153,7 +153,10 @@ fn edits_in_a_big_section_rebuild_the_window_and_the_lists_as_a_full_build_would
 fn age_files(dir: &Path) {
     let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
     for file in snapshot(dir).keys() {
-        let file = std::fs::File::options().write(true).open(dir.join(file)).unwrap();
+        let file = std::fs::File::options()
+            .write(true)
+            .open(dir.join(file))
+            .unwrap();
         file.set_modified(past).unwrap();
     }
 }
@@ -186,7 +189,9 @@ fn rebuilds_that_reuse_the_last_parse_and_index_equal_a_full_build() {
     assert_same_as_full_build(&site, &live);
 
     // Edits of an untouched page's neighbour and of a section's title.
-    site.edit("content/fees/_index.md", |t| t.replacen("title: ", "title: 新 ", 1));
+    site.edit("content/fees/_index.md", |t| {
+        t.replacen("title: ", "title: 新 ", 1)
+    });
     rebuild(&options(site.root(), &live), &mut produced).expect("a section edit rebuilds");
     assert_same_as_full_build(&site, &live);
 
@@ -201,7 +206,9 @@ fn rebuilds_that_reuse_the_last_parse_and_index_equal_a_full_build() {
     site.edit(page, |text| text + "\n[坏链接](missing.md)\n");
     assert!(rebuild(&options(site.root(), &live), &mut produced).is_err());
     assert!(snapshot(&live) == before, "a failed rebuild writes nothing");
-    site.edit(page, |text| text.replace("\n[坏链接](missing.md)\n", "\n修好了。\n"));
+    site.edit(page, |text| {
+        text.replace("\n[坏链接](missing.md)\n", "\n修好了。\n")
+    });
     rebuild(&options(site.root(), &live), &mut produced).expect("the fixed edit rebuilds");
     assert_same_as_full_build(&site, &live);
 

@@ -949,8 +949,8 @@ struct Figures {
 impl Figures {
     fn header() {
         println!(
-            "{:<44} {:>4} {:>9} {:>9} {:>9} {:>8}  {}",
-            "what", "n", "median", "p95", "max", "target", "verdict (on p95)"
+            "{:<44} {:>4} {:>9} {:>9} {:>9} {:>8}  verdict (on p95)",
+            "what", "n", "median", "p95", "max", "target"
         );
     }
 
