@@ -154,10 +154,7 @@ fn row(ticket: &Ticket, forms: &FormSet, clock: &Clock, columns: &[FieldColumn])
     let mut cells = vec![
         ticket.reference.clone(),
         form.noun.clone(),
-        form.category
-            .clone()
-            .or_else(|| ticket.category.clone())
-            .unwrap_or_default(),
+        form.category_shown(ticket),
         department_name(forms, &ticket.department),
         ticket.status.staff_label().to_owned(),
         form.urgency_label(ticket).to_owned(),

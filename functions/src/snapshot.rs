@@ -124,6 +124,15 @@ impl FormSnapshot {
         })
     }
 
+    /// The category as staff read it: its label, else its stored value,
+    /// else nothing.
+    pub fn category_shown(&self, ticket: &Ticket) -> String {
+        self.category
+            .clone()
+            .or_else(|| ticket.category.clone())
+            .unwrap_or_default()
+    }
+
     /// The promise as one line, e.g. 紧急：30 分钟内到场; empty when none.
     pub fn promise_line(&self) -> String {
         self.promise

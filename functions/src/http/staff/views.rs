@@ -121,11 +121,7 @@ impl Names<'_> {
     }
 
     pub fn category(&self, t: &Ticket) -> String {
-        let form = t.form(&self.desk.forms);
-        form.category
-            .clone()
-            .or_else(|| t.category.clone())
-            .unwrap_or_default()
+        t.form(&self.desk.forms).category_shown(t)
     }
 
     pub fn department(&self, id: &str) -> String {
