@@ -1,6 +1,7 @@
 //! The theme a site is rendered with, shared by the generator and the
 //! request desk so a page looks the same whoever renders it.
 
+mod date_filter;
 mod theme;
 mod views;
 

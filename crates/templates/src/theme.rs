@@ -89,6 +89,7 @@ impl Theme {
                 message: describe(&e),
             })?;
         tera.set_escape_fn(escape_html);
+        tera.register_filter("date", crate::date_filter::date);
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         let mut element_ids = BTreeSet::new();
         for dir in [root.join("templates"), theme_dir.join("templates")] {
