@@ -117,6 +117,7 @@ pub fn build_tracked(options: &BuildOptions) -> Result<(BuildSummary, Produced),
 pub fn rebuild(options: &BuildOptions, previous: &mut Produced) -> Result<BuildSummary, Error> {
     let started = Instant::now();
     let site = Site::load_reusing(options, Some(&mut previous.reuse))?;
+    let mut phases = crate::timing::Phases::start("rebuild");
     let pending = Pending::default();
     let mut search = previous.search.take();
     let mut produced = match render::write_site(&site, &pending, Some(previous), Some(&mut search))
@@ -133,12 +134,14 @@ pub fn rebuild(options: &BuildOptions, previous: &mut Produced) -> Result<BuildS
         .cloned()
         .collect();
     stale.append(&mut produced.index_stale);
+    phases.lap("rendered");
     if let Err(e) = pending.apply(&options.out_dir(), stale.into_iter()) {
         // Partly written: the next build must not trust what this one
         // kept of the output.
         previous.forget_output();
         return Err(e);
     }
+    phases.lap("written");
     produced.search = search;
     produced.reuse = std::mem::take(&mut previous.reuse);
     *previous = produced;
@@ -214,6 +217,7 @@ impl Site {
         } else {
             options.root.clone()
         };
+        let mut phases = crate::timing::Phases::start("load");
         let mut config = Config::from_root(root).map_err(|e| Error::Invalid(vec![e.into()]))?;
         if let Some(base_url) = &options.base_url {
             config.base_url = base_url.trim_end_matches('/').to_owned();
@@ -239,6 +243,7 @@ impl Site {
         if let (Some(reuse), Some(cache)) = (reuse.as_deref_mut(), cache) {
             reuse.documents = cache;
         }
+        phases.lap("configuration, theme, forms and content files");
         problems.append(&mut content_problems);
         let Some(mut content) = content else {
             return Err(Error::Invalid(problems));
@@ -260,6 +265,7 @@ impl Site {
             }
             problems.extend(facts::expand_document(&config.facts, doc, &mut fact_uses));
         }
+        phases.lap("history and facts");
 
         let base_path = config.base_path().to_owned();
         let no_ids = std::collections::BTreeSet::new();
@@ -329,6 +335,7 @@ impl Site {
                 .collect();
         }
         let (page_keys, page_outlines) = made.into_iter().map(|(key, _, o)| (key, o)).unzip();
+        phases.lap("sections rendered, pages outlined");
         let theme_loaded = theme.is_some();
         let theme = theme.unwrap_or_else(Theme::empty);
         let mut site_view = SiteView::new(&config, &theme, Addressing::SitePath);
@@ -352,7 +359,9 @@ impl Site {
             fact_uses,
             history,
         };
+        phases.lap("lists and feeds");
         problems.extend(site.validate(&forms_dir));
+        phases.lap("checks");
         if options.strict {
             problems.extend(site.unconfirmed().iter().map(Unconfirmed::diagnostic));
         }

@@ -17,6 +17,7 @@ pub mod output;
 pub mod render;
 pub mod search;
 pub mod serve;
+pub mod timing;
 pub mod urls;
 
 pub use build::{BuildOptions, BuildSummary, build, build_tracked, check, rebuild};

@@ -88,6 +88,9 @@ impl SiteArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // JSON lines on stderr: the desk's events under `serve`, and with
+    // `RUST_LOG=site_gen::timing=debug` where a build's time goes.
+    desk::logging::init_json();
     let result = match cli.command {
         Command::Build { site, out, strict } => {
             let mut options = site.options();
@@ -132,7 +135,6 @@ fn main() -> ExitCode {
             })
         }
         Command::Serve { site, port, data } => {
-            desk::logging::init_json();
             let options = site.options();
             let data = data.unwrap_or_else(|| options.root.join(".data"));
             site_gen::serve::run(options, port, data)

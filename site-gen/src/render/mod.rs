@@ -179,6 +179,7 @@ pub fn write_site(
     previous: Option<&Produced>,
     search: Option<&mut Option<SearchCache>>,
 ) -> Result<Produced, Error> {
+    let mut phases = crate::timing::Phases::start("write");
     let links = Links::new(site);
     let content = &site.content;
     let mut problems: Vec<Diagnostic> = Vec::new();
@@ -196,6 +197,7 @@ pub fn write_site(
     };
     let sections = content.sections.len();
     if let Some(run) = &mut index {
+        run.prepare(sink);
         for i in 0..sections {
             let names = search_names(&links, content, None, i);
             let key = search_index::entry_key(names, &site.section_html[i].text);
@@ -252,6 +254,7 @@ pub fn write_site(
             }));
         }
     }
+    phases.lap("pages rendered and indexed");
     problems.extend(write_home(site, &links, sink).err());
     let lists: Vec<Result<(PathBuf, u64), Diagnostic>> = site
         .listings
@@ -299,6 +302,7 @@ pub fn write_site(
         *search = index.and_then(search_index::IndexRun::abandon);
         return Err(Error::Invalid(problems));
     }
+    phases.lap("lists, forms and other pages");
     let last_index = previous.and_then(|p| p.index_dir.clone());
     // Handed over only when the whole build has succeeded: kept after a
     // failure, it would describe files that were never written.
@@ -307,9 +311,11 @@ pub fn write_site(
         Some(run) => {
             let (finished, cache) = run.finish(sink).map_err(|p| Error::Invalid(vec![p]))?;
             finished_cache = cache;
+            phases.lap("search index finished");
             write_search_page(site, &links, &finished.id, sink)
                 .map_err(|p| Error::Invalid(vec![p]))?;
             produced.files.insert(search_page());
+            phases.lap("search page");
             produced.index_stale = finished.stale;
             produced
                 .index_stale
@@ -614,7 +620,7 @@ pub fn search_page() -> PathBuf {
 }
 
 /// Pages the index takes in at once.
-const PAGE_CHUNK: usize = 256;
+const PAGE_CHUNK: usize = 64;
 
 /// A page's (`page` given) or a section's address, title and section, as
 /// its search result shows them.

@@ -107,6 +107,14 @@ impl IndexRun {
         Ok(Some(run))
     }
 
+    /// Lets `sink` put the last build's index files where this one's are
+    /// written, when this one is made from scratch.
+    pub fn prepare(&self, sink: &dyn Sink) {
+        if self.changed.is_none() {
+            sink.reuse_sibling(&self.dir);
+        }
+    }
+
     /// Document `n`, made from what `key` digests, needs a new entry.
     pub fn needs(&self, n: usize, key: u64) -> bool {
         self.changed.is_none() || self.keys.get(n) != Some(&key)

@@ -62,6 +62,11 @@ pub struct FoldTable {
     longest: usize,
     /// The first characters of phrases: elsewhere no phrase is looked up.
     starts: HashSet<char>,
+    /// A bit per character of the main ideograph block: set when it folds
+    /// to itself and starts no phrase (most of a page's text).
+    plain: Vec<u64>,
+    /// The same for ASCII.
+    ascii_plain: u128,
 }
 
 static OPENCC_TABLE: OnceLock<Result<FoldTable, String>> = OnceLock::new();
@@ -122,7 +127,7 @@ impl FoldTable {
         table.longest = phrases.keys().map(|k| k.chars().count()).max().unwrap_or(0);
         table.starts = phrases.keys().filter_map(|k| k.chars().next()).collect();
         table.phrases = phrases;
-        Ok(table)
+        Ok(table.with_plain())
     }
 
     /// A table of the given pairs, for tests.
@@ -132,6 +137,7 @@ impl FoldTable {
             map: pairs.iter().map(|(c, s)| (*c, (*s).to_owned())).collect(),
             ..FoldTable::default()
         }
+        .with_plain()
     }
 
     /// The same with phrases, for tests.
@@ -142,7 +148,7 @@ impl FoldTable {
             self.longest = self.longest.max(from.chars().count());
             self.starts.extend(from.chars().next());
         }
-        self
+        self.with_plain()
     }
 
     /// Folds `text`: NFKC, lower case, then the tables.
@@ -152,37 +158,86 @@ impl FoldTable {
 
     /// Folds `text`, calling `used` with each phrase applied.
     pub fn fold_noting<'t>(&'t self, text: &str, mut used: impl FnMut(&'t str)) -> String {
-        // Most of a page is already NFKC: the quick check spares the copy.
-        let normal = match unicode_normalization::is_nfkc_quick(text.chars()) {
-            unicode_normalization::IsNormalized::Yes => text.to_lowercase(),
-            _ => text.nfkc().collect::<String>().to_lowercase(),
-        };
-        let chars: Vec<(usize, char)> = normal.char_indices().collect();
+        let normal = normalise(text);
         let mut out = String::with_capacity(normal.len());
-        let mut i = 0;
-        'text: while i < chars.len() {
-            let c = chars[i].1;
-            let longest = if self.starts.contains(&c) {
-                self.longest.min(chars.len() - i)
-            } else {
-                0
+        let mut at = 0;
+        while at < normal.len() {
+            // Most of a page folds to itself: copy such runs whole.
+            let rest = &normal[at..];
+            let plain = rest.find(|c: char| !self.is_plain(c)).unwrap_or(rest.len());
+            out.push_str(&rest[..plain]);
+            at += plain;
+            let Some(c) = normal[at..].chars().next() else {
+                break;
             };
-            for len in (2..=longest).rev() {
-                let end = chars.get(i + len).map_or(normal.len(), |&(at, _)| at);
-                if let Some((key, to)) = self.phrases.get_key_value(&normal[chars[i].0..end]) {
-                    out.push_str(to);
-                    used(key);
-                    i += len;
-                    continue 'text;
-                }
+            if self.starts.contains(&c)
+                && let Some((key, to, end)) = self.phrase_at(&normal, at)
+            {
+                out.push_str(to);
+                used(key);
+                at = end;
+                continue;
             }
             match self.map.get(&c) {
                 Some(to) => out.push_str(to),
                 None => out.push(c),
             }
-            i += 1;
+            at += c.len_utf8();
         }
         out
+    }
+
+    /// The longest phrase of the table at byte `at` of `text`, with what
+    /// it folds to and where it ends.
+    fn phrase_at<'t>(&'t self, text: &str, at: usize) -> Option<(&'t str, &'t str, usize)> {
+        // Where each of the next characters starts; the text's end after.
+        let mut bounds: Vec<usize> = text[at..]
+            .char_indices()
+            .map(|(i, _)| at + i)
+            .take(self.longest + 1)
+            .collect();
+        if bounds.len() <= self.longest {
+            bounds.push(text.len());
+        }
+        for len in (2..bounds.len()).rev() {
+            if let Some((key, to)) = self.phrases.get_key_value(&text[at..bounds[len]]) {
+                return Some((key, to, bounds[len]));
+            }
+        }
+        None
+    }
+
+    /// A character that folds to itself and starts no phrase.
+    fn is_plain(&self, c: char) -> bool {
+        if c.is_ascii() {
+            return self.ascii_plain >> (c as u32) & 1 == 1;
+        }
+        let Some(i) = (c as usize).checked_sub(PLAIN_FIRST) else {
+            return false;
+        };
+        self.plain
+            .get(i / 64)
+            .is_some_and(|bits| bits >> (i % 64) & 1 == 1)
+    }
+
+    /// Notes which characters of the main ideograph block are plain, once
+    /// the table is complete.
+    fn with_plain(mut self) -> FoldTable {
+        let mut plain = vec![0u64; (PLAIN_LAST - PLAIN_FIRST + 1).div_ceil(64)];
+        for i in 0..=(PLAIN_LAST - PLAIN_FIRST) {
+            let Some(c) = char::from_u32((PLAIN_FIRST + i) as u32) else {
+                continue;
+            };
+            if !self.map.contains_key(&c) && !self.starts.contains(&c) {
+                plain[i / 64] |= 1 << (i % 64);
+            }
+        }
+        self.plain = plain;
+        self.ascii_plain = (0..128u8)
+            .map(char::from)
+            .filter(|c| !self.map.contains_key(c) && !self.starts.contains(c))
+            .fold(0, |bits, c| bits | 1 << (c as u32));
+        self
     }
 
     /// The phrases, grouped by their first character, for the browser.
@@ -221,6 +276,43 @@ impl FoldTable {
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
+}
+
+/// The main block of ideographs: NFKC and lower case leave each of them
+/// as it is, and none starts a composition.
+const PLAIN_FIRST: usize = 0x4E00;
+const PLAIN_LAST: usize = 0x9FFF;
+
+fn is_ideograph(c: char) -> bool {
+    (PLAIN_FIRST..=PLAIN_LAST).contains(&(c as usize))
+}
+
+/// NFKC, then full lower case. Only the text between ideographs of the
+/// main block is normalised: they separate it into parts that normalise
+/// independently (nothing composes with them or reorders across them, and
+/// they are not cased), so the result is that of the whole text, which is
+/// what the browser computes.
+fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let ideographs = rest.find(|c: char| !is_ideograph(c)).unwrap_or(rest.len());
+        out.push_str(&rest[..ideographs]);
+        rest = &rest[ideographs..];
+        let other = rest.find(is_ideograph).unwrap_or(rest.len());
+        let (run, after) = rest.split_at(other);
+        if run.is_ascii() {
+            out.extend(run.chars().map(|c| c.to_ascii_lowercase()));
+        } else if unicode_normalization::is_nfkc_quick(run.chars())
+            == unicode_normalization::IsNormalized::Yes
+        {
+            out.push_str(&run.to_lowercase());
+        } else {
+            out.push_str(&run.nfkc().collect::<String>().to_lowercase());
+        }
+        rest = after;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -287,6 +379,24 @@ mod tests {
         assert_eq!(used, ["ab", "abc"]);
         let by_start = table.phrases_by_start();
         assert_eq!(by_start[&'a'].len(), 2);
+    }
+
+    #[test]
+    fn normalising_between_ideographs_equals_normalising_the_whole_text() {
+        let whole = |t: &str| t.nfkc().collect::<String>().to_lowercase();
+        for text in [
+            "ＷｉＦｉ中ÉＡ",
+            "e\u{301}中e\u{301}",
+            "中\u{301}\u{316}文",
+            "ΑΣ中Σ",
+            "ΑΣ",
+            "\u{1100}\u{1161}中\u{11A8}",
+            "\u{F900}中\u{2F00}",
+            "㈱中①，。",
+            "",
+        ] {
+            assert_eq!(normalise(text), whole(text), "{text:?}");
+        }
     }
 
     #[test]

@@ -294,11 +294,14 @@ impl Index {
     }
 
     fn intern(&mut self, key: Key) -> u32 {
-        let next = self.lists.len() as u32;
-        let id = *self.ids.entry(key.clone()).or_insert(next);
-        if id == next {
-            self.lists.push((key, Postings::default()));
+        // Most terms are known after the first pages: look up before
+        // cloning the key for the map.
+        if let Some(&id) = self.ids.get(&key) {
+            return id;
         }
+        let id = self.lists.len() as u32;
+        self.ids.insert(key.clone(), id);
+        self.lists.push((key, Postings::default()));
         id
     }
 
