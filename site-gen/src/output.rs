@@ -163,6 +163,9 @@ impl Staging {
     /// not write, and the folders left empty.
     fn remove_unwritten(&mut self) -> Result<(), Error> {
         let written = std::mem::take(self.written.get_mut().unwrap_or_else(|e| e.into_inner()));
+        // A folder stays when something written is inside it; known from
+        // the paths, so no folder is opened again to see if it is empty.
+        let kept: HashSet<&Path> = written.iter().flat_map(|p| p.ancestors()).collect();
         for entry in walkdir::WalkDir::new(&self.dir).contents_first(true) {
             let entry = entry.map_err(|e| {
                 let path = e.path().unwrap_or(&self.dir).to_owned();
@@ -176,8 +179,8 @@ impl Staging {
                 continue;
             };
             if entry.file_type().is_dir() {
-                // Not empty means something of this build is inside.
-                if !relative.as_os_str().is_empty() && is_empty_dir(path) {
+                // Its contents came first, so a folder not kept is empty.
+                if !kept.contains(relative) {
                     fs::remove_dir(path).map_err(write_error(path))?;
                 }
             } else if !written.contains(relative) {
@@ -357,10 +360,6 @@ impl Pending {
     /// reader never sees half of one) and removes `stale` files and
     /// folders.
     pub fn apply(self, dir: &Path, stale: impl Iterator<Item = PathBuf>) -> Result<(), Error> {
-        let write_error = |path: &Path| {
-            let path = path.to_owned();
-            move |source| Error::Write { path, source }
-        };
         let place =
             |relative: &Path, fill: &dyn Fn(&Path) -> std::io::Result<()>| -> Result<(), Error> {
                 let target = dir.join(relative);
