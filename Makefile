@@ -35,7 +35,7 @@ build-SubmitFunction build-NotifyFunction:
 	  echo "error: ARTIFACTS_DIR is not set; this target is run by 'sam build' (or: make $@ ARTIFACTS_DIR=/tmp/pkg)" >&2; \
 	  exit 1; \
 	fi
-	$(CARGO_LAMBDA) build --profile lambda-release --arm64 -p desk --features aws --bin $(BIN)
+	$(CARGO_LAMBDA) build --profile lambda-release --arm64 -p desk --no-default-features --features aws --bin $(BIN)
 	mkdir -p "$(ARTIFACTS_DIR)"
 	cp "$(LAMBDA_DIR)/$(BIN)/bootstrap" "$(ARTIFACTS_DIR)/bootstrap"
 	chmod 755 "$(ARTIFACTS_DIR)/bootstrap"

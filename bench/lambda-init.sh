@@ -13,7 +13,7 @@ runs="${1:-5}"
 # BIN_DIR=folder measures binaries built before (another profile, say)
 # instead of building them here.
 if [[ -z ${BIN_DIR:-} ]]; then
-    cargo build --profile lambda-release -p desk --features aws --bins --quiet
+    cargo build --profile lambda-release -p desk --no-default-features --features aws --bins --quiet
     BIN_DIR="${CARGO_TARGET_DIR:-target}/lambda-release"
 fi
 export BIN_DIR

@@ -9,10 +9,10 @@ use tokio::sync::Notify;
 
 use crate::alert::{AlertChannel, Alerting, Webhook};
 use crate::desk::{Desk, LoadError};
-use crate::mail::{Composer, MailTransport, Outbox, Smtp};
+use crate::mail::{Composer, MailTransport, Outbox};
 use crate::notify::Notifier;
 use crate::settings::{MailChoice, Settings, StoreChoice};
-use crate::store::{SqliteStore, TicketStore};
+use crate::store::TicketStore;
 use crate::throttle::Limiter;
 
 #[cfg(feature = "aws")]
@@ -95,14 +95,7 @@ pub async fn backends(settings: &Settings) -> Result<Backends, LoadError> {
             .ok_or_else(|| LoadError::Settings("the AWS configuration was not loaded".into()))
     };
     let store: Arc<dyn TicketStore> = match &settings.store {
-        StoreChoice::Sqlite { path } => Arc::new(
-            private_file(path)
-                .map_err(|e| LoadError::Settings(format!("DESK_STORE=sqlite: {e}")))
-                .and_then(|()| {
-                    SqliteStore::open(path)
-                        .map_err(|e| LoadError::Settings(format!("DESK_STORE=sqlite: {e}")))
-                })?,
-        ),
+        StoreChoice::Sqlite { path } => sqlite_store(path)?,
         StoreChoice::Dynamodb { table } => aws::dynamodb_store(aws()?, table, &settings.estate),
     };
     let transport: Arc<dyn MailTransport> = match &settings.mail {
@@ -112,9 +105,7 @@ pub async fn backends(settings: &Settings) -> Result<Backends, LoadError> {
             })?;
             Arc::new(Outbox::new(dir))
         }
-        MailChoice::Smtp { url } => {
-            Arc::new(Smtp::from_url(url).map_err(|e| LoadError::Settings(e.to_string()))?)
-        }
+        MailChoice::Smtp { url } => smtp_transport(url)?,
         MailChoice::Ses => aws::ses(aws()?),
     };
     let webhook = |url: &Option<String>| -> Result<Option<Arc<dyn AlertChannel>>, LoadError> {
@@ -187,6 +178,40 @@ pub fn assemble(
     Ok((Arc::new(desk), Arc::new(notifier)))
 }
 
+#[cfg(feature = "sqlite")]
+fn sqlite_store(path: &Path) -> Result<Arc<dyn TicketStore>, LoadError> {
+    let failed = |e: &dyn std::fmt::Display| LoadError::Settings(format!("DESK_STORE=sqlite: {e}"));
+    private_file(path).map_err(|e| failed(&e))?;
+    let store = crate::store::SqliteStore::open(path).map_err(|e| failed(&e))?;
+    Ok(Arc::new(store))
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn sqlite_store(_: &Path) -> Result<Arc<dyn TicketStore>, LoadError> {
+    Err(left_out("DESK_STORE=sqlite", "sqlite", "DESK_STORE=dynamodb"))
+}
+
+#[cfg(feature = "smtp")]
+fn smtp_transport(url: &str) -> Result<Arc<dyn MailTransport>, LoadError> {
+    let smtp = crate::mail::Smtp::from_url(url).map_err(|e| LoadError::Settings(e.to_string()))?;
+    Ok(Arc::new(smtp))
+}
+
+#[cfg(not(feature = "smtp"))]
+fn smtp_transport(_: &str) -> Result<Arc<dyn MailTransport>, LoadError> {
+    Err(left_out("DESK_MAIL=smtp", "smtp", "DESK_MAIL=ses or outbox"))
+}
+
+/// A backend the settings ask for that this build was compiled without
+/// (the Lambda build has neither SQLite nor SMTP).
+#[cfg(any(not(feature = "sqlite"), not(feature = "smtp")))]
+fn left_out(setting: &str, feature: &str, instead: &str) -> LoadError {
+    LoadError::Settings(format!(
+        "{setting} needs the `{feature}` backend, which this build leaves out; \
+         use {instead}, or build with `--features desk/{feature}`"
+    ))
+}
+
 /// Owners' names and phones live in the database and the outbox: only the
 /// account that runs the desk may read them. The folder is made (or
 /// tightened to) 0700.
@@ -206,6 +231,7 @@ fn private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// The database file, made (or tightened to) 0600 in a 0700 folder before
 /// SQLite opens it; SQLite gives its journal files the database's mode.
+#[cfg(any(feature = "sqlite", test))]
 fn private_file(path: &Path) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         private_dir(dir)?;

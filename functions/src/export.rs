@@ -360,6 +360,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "sqlite")]
     #[tokio::test]
     async fn a_period_is_whole_estate_days() {
         let tmp = tempfile::tempdir().unwrap();

@@ -6,6 +6,7 @@ mod messages;
 mod outbox;
 #[cfg(feature = "aws")]
 mod ses;
+#[cfg(feature = "smtp")]
 mod smtp;
 
 use async_trait::async_trait;
@@ -14,6 +15,7 @@ pub use compose::{Composer, DeskEmail};
 pub use outbox::Outbox;
 #[cfg(feature = "aws")]
 pub use ses::Ses;
+#[cfg(feature = "smtp")]
 pub use smtp::Smtp;
 
 #[derive(Debug, thiserror::Error)]

@@ -1,8 +1,10 @@
 //! Where tickets are kept: one interface, an embedded SQLite store for one
-//! machine, and (on AWS, with the `aws` feature) DynamoDB.
+//! machine (the `sqlite` feature, on by default), and (on AWS, with the
+//! `aws` feature) DynamoDB.
 
 #[cfg(feature = "aws")]
 mod dynamodb;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 use async_trait::async_trait;
@@ -10,6 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 
 #[cfg(feature = "aws")]
 pub use dynamodb::{DynamoStore, MAIL_INDEX, STATUS_INDEX};
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
 use crate::accounts::{Session, Staff};
