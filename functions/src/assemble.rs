@@ -188,7 +188,11 @@ fn sqlite_store(path: &Path) -> Result<Arc<dyn TicketStore>, LoadError> {
 
 #[cfg(not(feature = "sqlite"))]
 fn sqlite_store(_: &Path) -> Result<Arc<dyn TicketStore>, LoadError> {
-    Err(left_out("DESK_STORE=sqlite", "sqlite", "DESK_STORE=dynamodb"))
+    Err(left_out(
+        "DESK_STORE=sqlite",
+        "sqlite",
+        "DESK_STORE=dynamodb",
+    ))
 }
 
 #[cfg(feature = "smtp")]
@@ -199,7 +203,11 @@ fn smtp_transport(url: &str) -> Result<Arc<dyn MailTransport>, LoadError> {
 
 #[cfg(not(feature = "smtp"))]
 fn smtp_transport(_: &str) -> Result<Arc<dyn MailTransport>, LoadError> {
-    Err(left_out("DESK_MAIL=smtp", "smtp", "DESK_MAIL=ses or outbox"))
+    Err(left_out(
+        "DESK_MAIL=smtp",
+        "smtp",
+        "DESK_MAIL=ses or outbox",
+    ))
 }
 
 /// A backend the settings ask for that this build was compiled without

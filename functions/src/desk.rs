@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 use crate::accounts;
 use crate::outgoing::{self, Duty};
 use crate::snapshot::FormSnapshot;
-use crate::store::{Created, Idempotency, StoreError, TicketStore};
+use crate::store::{Created, Hit, Idempotency, StoreError, TicketStore};
 use crate::throttle::Limiter;
 use crate::ticket::{self, Actor, Event, MailPurpose, MailState, Status, Ticket};
 use crate::time::Clock;
@@ -139,15 +139,19 @@ impl Desk {
     /// Stores a validated submission as a ticket, or finds the ticket the
     /// same submission made before; with the key of the owner's status
     /// page (a repeat gets a key of its own: only hashes are kept, so the
-    /// first cannot be given again).
+    /// first cannot be given again). `hit`, where the store counts rate
+    /// limits, is written with a new ticket and not for a repeat.
     pub async fn file(
         &self,
         form: &FormDefinition,
         valid: Validated,
         token: Option<&str>,
+        hit: Option<&Hit>,
     ) -> Result<(Created, String), StoreError> {
         let (key, hash) = Desk::new_status_key()?;
-        let created = self.store_new(form, valid, token, hash.clone()).await?;
+        let created = self
+            .store_new(form, valid, token, hash.clone(), hit)
+            .await?;
         if let Created::Existing(ticket) = &created {
             self.store.add_status_key(&ticket.reference, &hash).await?;
         }
@@ -160,6 +164,7 @@ impl Desk {
         valid: Validated,
         token: Option<&str>,
         key_hash: String,
+        hit: Option<&Hit>,
     ) -> Result<Created, StoreError> {
         let idempotency = match token {
             // Bound to what was sent: the same token with other content
@@ -193,7 +198,7 @@ impl Desk {
             }
             match self
                 .store
-                .create_with(ticket, idempotency.clone(), &owed)
+                .create_with(ticket, idempotency.clone(), &owed, hit)
                 .await
             {
                 Err(StoreError::ReferenceTaken(_)) if attempt < 5 => attempt += 1,

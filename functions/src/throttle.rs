@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 
 use crate::desk::Desk;
-use crate::store::{StoreError, TicketStore};
+use crate::store::{Hit, StoreError, TicketStore};
 
 /// Counts one attempt under `key` (at most `max` in `window`); `Some(seconds
 /// to wait)` once it goes over.
@@ -61,14 +61,17 @@ impl Limiter {
             Limiter::Memory(counts) => Ok(counts.wait(now, limit)),
             Limiter::Store => {
                 let windows = Windows::at(now, limit.window);
-                let (current_key, previous_key) = (
+                let keys = [
                     windows.key(limit, windows.current),
                     windows.key(limit, windows.previous),
-                );
-                let (current, previous) = tokio::try_join!(
-                    store.read_hits(&current_key),
-                    store.read_hits(&previous_key),
-                )?;
+                ];
+                let hits = store.read_hits(&keys).await?;
+                let [current, previous] = hits[..] else {
+                    return Err(StoreError::Backend(format!(
+                        "the store gave {} rate counts for 2 windows",
+                        hits.len()
+                    )));
+                };
                 Ok(
                     (windows.estimate(now, previous, current) + 1.0 > f64::from(limit.max))
                         .then(|| windows.wait(now)),
@@ -89,14 +92,17 @@ impl Limiter {
                 counts.record(now, limit);
                 Ok(())
             }
-            Limiter::Store => {
-                let windows = Windows::at(now, limit.window);
-                let key = windows.key(limit, windows.current);
-                store
-                    .count_hit(&key, windows.current + limit.window * 2)
-                    .await
-                    .map(|_| ())
-            }
+            Limiter::Store => store.count_hit(&Windows::hit(now, limit)).await.map(|_| ()),
+        }
+    }
+
+    /// The hit a new ticket's own write counts where the counts live in
+    /// the store, so filing a request is one round trip; `None` where they
+    /// live in memory (count those with [`Limiter::record`]).
+    pub fn hit_for_store(&self, now: DateTime<Utc>, limit: &Limit) -> Option<Hit> {
+        match self {
+            Limiter::Memory(_) => None,
+            Limiter::Store => Some(Windows::hit(now, limit)),
         }
     }
 
@@ -122,6 +128,16 @@ struct Windows {
 }
 
 impl Windows {
+    /// One attempt now, in the current window; the entry outlives the
+    /// window that follows, which still reads it as its previous one.
+    fn hit(now: DateTime<Utc>, limit: &Limit) -> Hit {
+        let windows = Windows::at(now, limit.window);
+        Hit {
+            key: windows.key(limit, windows.current),
+            window_end: windows.current + limit.window * 2,
+        }
+    }
+
     fn at(now: DateTime<Utc>, length: TimeDelta) -> Windows {
         let current = now.duration_trunc(length).unwrap_or(now);
         Windows {

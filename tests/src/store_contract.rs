@@ -7,7 +7,7 @@ use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
 use desk::accounts::{Role, Session, Staff};
 use desk::snapshot::{Answer, FormSnapshot, Promise};
 use desk::store::{
-    Change, Created, Filters, Idempotency, ListQuery, StoreError, TicketStore, View,
+    Change, Created, Filters, Hit, Idempotency, ListQuery, StoreError, TicketStore, View,
 };
 use desk::ticket::{Actor, Event, MailPurpose, MailState, Status, Ticket};
 use desk::time::Clock;
@@ -991,23 +991,37 @@ pub async fn owed_messages_are_written_with_their_change_claimed_once_and_settle
         now + TimeDelta::minutes(10),
     );
     later.secret = Some("a key".to_owned());
+    let hit = Hit {
+        key: "rate#client-o#1".to_owned(),
+        window_end: now + TimeDelta::minutes(2),
+    };
     store
         .create_with(
             t.clone(),
             token("tok-out-000001"),
             &[alert.clone(), later.clone()],
+            Some(&hit),
         )
         .await
         .unwrap();
-    // A repeat of the submission owes nothing more.
+    // A repeat of the submission owes nothing more, nor counts again.
     store
         .create_with(
             t.clone(),
             token("tok-out-000001"),
             std::slice::from_ref(&alert),
+            Some(&hit),
         )
         .await
         .unwrap();
+    assert_eq!(
+        store
+            .read_hits(std::slice::from_ref(&hit.key))
+            .await
+            .unwrap(),
+        [1],
+        "the new ticket's hit is counted with it, the repeat's is not"
+    );
     let ids = |messages: Vec<Outgoing>| messages.into_iter().map(|m| m.id).collect::<Vec<_>>();
     assert_eq!(
         ids(store.outgoing_due(now, 10).await.unwrap()),
@@ -1158,24 +1172,39 @@ pub async fn owed_messages_are_written_with_their_change_claimed_once_and_settle
 
 pub async fn rate_limit_counts_per_key(store: Arc<dyn TicketStore>) {
     let end = at(T0) + TimeDelta::minutes(1);
+    let hit = |key: &str, window_end| Hit {
+        key: key.to_owned(),
+        window_end,
+    };
     for expected in 1..=3 {
         assert_eq!(
-            store.count_hit("rate#client-a#1", end).await.unwrap(),
+            store.count_hit(&hit("rate#client-a#1", end)).await.unwrap(),
             expected
         );
     }
-    assert_eq!(store.count_hit("rate#client-b#1", end).await.unwrap(), 1);
+    assert_eq!(
+        store.count_hit(&hit("rate#client-b#1", end)).await.unwrap(),
+        1
+    );
     assert_eq!(
         store
-            .count_hit("rate#client-a#2", end + TimeDelta::minutes(1))
+            .count_hit(&hit("rate#client-a#2", end + TimeDelta::minutes(1)))
             .await
             .unwrap(),
         1
     );
-    // Reading counts nothing.
-    assert_eq!(store.read_hits("rate#client-a#1").await.unwrap(), 3);
-    assert_eq!(store.read_hits("rate#client-a#1").await.unwrap(), 3);
-    assert_eq!(store.read_hits("rate#client-c#1").await.unwrap(), 0);
+    // Reading counts nothing, and answers in the order asked, a key named
+    // twice or never counted included.
+    let keys = [
+        "rate#client-c#1",
+        "rate#client-a#1",
+        "rate#client-b#1",
+        "rate#client-a#1",
+    ]
+    .map(str::to_owned);
+    assert_eq!(store.read_hits(&keys).await.unwrap(), [0, 3, 1, 3]);
+    assert_eq!(store.read_hits(&keys).await.unwrap(), [0, 3, 1, 3]);
+    assert!(store.read_hits(&[]).await.unwrap().is_empty());
 }
 
 pub async fn the_installation_secret_is_made_once(store: Arc<dyn TicketStore>) {

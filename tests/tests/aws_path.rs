@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use axum::http::StatusCode;
 use chrono::{TimeDelta, Utc};
 use desk::assemble::backends;
 use desk::notify::Report;
@@ -219,6 +220,61 @@ async fn an_emergency_is_published_once_to_the_duty_sms_topic() {
     assert_eq!(published.len(), 1, "published once: {published:?}");
     assert!(published[0].contains(&reference) && published[0].contains("3-2-1502"));
     assert!(!published[0].contains("王女士") && !published[0].contains("138"));
+}
+
+/// Where instances are many the store counts submissions, in the new
+/// ticket's own transaction: a form sent back with errors or a repeat of a
+/// stored one counts nothing, and the limit holds across the windows read
+/// back in one batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_counts_each_new_ticket_once_against_its_client() {
+    let Some(_moto) = aws::moto() else { return };
+    let sdk = aws::sdk_config().await;
+    let table = aws::unique_table("limit");
+    aws::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table).await;
+    let (tmp, settings) = settings(&[
+        ("DESK_STORE", "dynamodb"),
+        ("DESK_TABLE", table.as_str()),
+        ("DESK_ESTATE", "limit-test"),
+    ]);
+    let real = backends(&settings).await.expect("the AWS backends start");
+    assert!(real.counts_in_store);
+    let desk = TestDesk::on(tmp, real.store.clone(), |d| {
+        d.rate_limit = 3;
+        d.limiter = desk::throttle::Limiter::Store;
+    });
+    let complaint = |description: &'static str| {
+        vec![
+            ("unit", "2-1-801"),
+            ("name", "李先生"),
+            ("phone", "13900000000"),
+            ("category", "environment"),
+            ("description", description),
+            ("consent", "on"),
+        ]
+    };
+    for _ in 0..4 {
+        let invalid = desk.post_form("feedback", &[("topic", "other")]).await;
+        assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    for description in [
+        "地库照明坏了好几盏，晚上很暗。",
+        "地库照明坏了好几盏，晚上很暗。",
+        "东门闸机反应很慢，早上排队。",
+        "垃圾房气味很大，影响开窗通风。",
+    ] {
+        let answer = desk.post_form("complaint", &complaint(description)).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{description}");
+    }
+    assert_eq!(desk.ticket_count().await, 3);
+    let limited = desk
+        .post_form(
+            "complaint",
+            &complaint("楼道里有人长期堆放杂物，影响通行。"),
+        )
+        .await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(desk.ticket_count().await, 3);
 }
 
 /// The functions' settings from `vars`, as at start-up, with a data folder.

@@ -790,7 +790,7 @@ async fn fill(
         let auto_dispatch = valid.auto_dispatch;
         let token = format!("bench-{seed}-{n}");
         let mut ticket = match desk
-            .file(form, valid, Some(&token))
+            .file(form, valid, Some(&token), None)
             .await
             .expect("a ticket is filed")
             .created()

@@ -144,11 +144,17 @@ async fn handle(
             }
         };
     }
-    match desk.file(form, valid, submission.token()).await {
+    let hit = desk.limiter.hit_for_store(desk.clock.now(), &limit);
+    match desk
+        .file(form, valid, submission.token(), hit.as_ref())
+        .await
+    {
         Ok((created, key)) => {
             let name = match created {
                 Created::New(_) => {
-                    counted().await;
+                    if hit.is_none() {
+                        counted().await;
+                    }
                     "stored"
                 }
                 // A retry of a stored request is not counted again.

@@ -62,11 +62,14 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
+};
 use chrono::{DateTime, Utc};
 
 use super::{
-    Change, Created, Idempotency, ListQuery, StoreError, TicketStore, View, sort_queue, timestamp,
+    Change, Created, Hit, Idempotency, ListQuery, StoreError, TicketStore, View, sort_queue,
+    timestamp,
 };
 use crate::accounts::{Session, Staff};
 use crate::outgoing::{self, Delivery, Outgoing, Settle};
@@ -120,6 +123,24 @@ type Item = HashMap<String, AttributeValue>;
 fn key(pk: String, sk: &str) -> Item {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
+
+fn rate_key(window: &str) -> Item {
+    key(format!("RATE#{window}"), RATE)
+}
+
+/// Counting a hit, alone (`count_hit`) or in a new ticket's transaction.
+const COUNT_HIT: &str = "ADD hits :one SET expires_at_epoch = :expires";
+
+fn count_hit_values(hit: &Hit) -> Option<Item> {
+    Some(HashMap::from([
+        (":one".to_owned(), n(1)),
+        (":expires".to_owned(), n(hit.window_end.timestamp())),
+    ]))
+}
+
+/// BatchGetItem may leave keys unprocessed when throttled; they are asked
+/// for again this many times before the read fails.
+const BATCH_GET_ROUNDS: usize = 4;
 
 fn ticket_pk(reference: &str) -> String {
     format!("TICKET#{reference}")
@@ -702,6 +723,7 @@ impl TicketStore for DynamoStore {
         ticket: Ticket,
         idempotency: Idempotency,
         owed: &[Outgoing],
+        hit: Option<&Hit>,
     ) -> Result<Created, StoreError> {
         let submission_key = key(
             format!("SUBMISSION#{}", idempotency.key(&ticket.kind)),
@@ -736,6 +758,19 @@ impl TicketStore for DynamoStore {
             let put_message = self.put_new(self.outgoing_item(message))?;
             transaction =
                 transaction.transact_items(TransactWriteItem::builder().put(put_message).build());
+        }
+        if let Some(hit) = hit {
+            // Unconditional and last, so it never cancels the transaction
+            // and the indexes of the conditions above stay as they are.
+            let count = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(rate_key(&hit.key)))
+                .update_expression(COUNT_HIT)
+                .set_expression_attribute_values(count_hit_values(hit))
+                .build()
+                .map_err(|e| backend("Update", e))?;
+            transaction =
+                transaction.transact_items(TransactWriteItem::builder().update(count).build());
         }
         let error = match transaction.send().await {
             Ok(_) => return Ok(Created::New(ticket)),
@@ -1063,19 +1098,14 @@ impl TicketStore for DynamoStore {
         Ok(messages)
     }
 
-    async fn count_hit(
-        &self,
-        client_window: &str,
-        window_end: DateTime<Utc>,
-    ) -> Result<u32, StoreError> {
+    async fn count_hit(&self, hit: &Hit) -> Result<u32, StoreError> {
         let answer = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(format!("RATE#{client_window}"), RATE)))
-            .update_expression("ADD hits :one SET expires_at_epoch = :expires")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":expires", n(window_end.timestamp()))
+            .set_key(Some(rate_key(&hit.key)))
+            .update_expression(COUNT_HIT)
+            .set_expression_attribute_values(count_hit_values(hit))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
@@ -1089,12 +1119,55 @@ impl TicketStore for DynamoStore {
         Ok(hits as u32)
     }
 
-    async fn read_hits(&self, window: &str) -> Result<u32, StoreError> {
-        self.get_item(key(format!("RATE#{window}"), RATE))
-            .await?
-            .map(|item| number(&item, "hits"))
-            .transpose()
-            .map(|hits| hits.unwrap_or(0) as u32)
+    async fn read_hits(&self, windows: &[String]) -> Result<Vec<u32>, StoreError> {
+        let mut hits: HashMap<String, u32> = HashMap::new();
+        // A batch may not name one key twice.
+        let mut wanted: Vec<&String> = windows.iter().collect();
+        wanted.sort();
+        wanted.dedup();
+        let mut keys: Vec<Item> = wanted.into_iter().map(|w| rate_key(w)).collect();
+        for round in 0..BATCH_GET_ROUNDS {
+            if keys.is_empty() {
+                break;
+            }
+            if round > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(20 << round)).await;
+            }
+            let batch = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .build()
+                .map_err(|e| backend("BatchGetItem", e))?;
+            let mut answer = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, batch)
+                .send()
+                .await
+                .map_err(|e| backend("BatchGetItem", e))?;
+            let found = answer
+                .responses
+                .as_mut()
+                .and_then(|r| r.remove(&self.table))
+                .unwrap_or_default();
+            for item in found {
+                hits.insert(text(&item, "pk")?, number(&item, "hits")? as u32);
+            }
+            keys = answer
+                .unprocessed_keys
+                .as_mut()
+                .and_then(|u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+        }
+        if !keys.is_empty() {
+            return Err(StoreError::Backend(
+                "DynamoDB BatchGetItem: rate counts left unread after retries".into(),
+            ));
+        }
+        Ok(windows
+            .iter()
+            .map(|w| hits.get(&format!("RATE#{w}")).copied().unwrap_or(0))
+            .collect())
     }
 
     async fn installation_secret(&self) -> Result<String, StoreError> {

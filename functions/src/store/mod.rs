@@ -33,6 +33,14 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// One request counted against a client's time window (see
+/// [`TicketStore::count_hit`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub key: String,
+    pub window_end: DateTime<Utc>,
+}
+
 /// How a repeated submission is recognised.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Idempotency {
@@ -219,16 +227,19 @@ pub trait TicketStore: Send + Sync {
         ticket: Ticket,
         idempotency: Idempotency,
     ) -> Result<Created, StoreError> {
-        self.create_with(ticket, idempotency, &[]).await
+        self.create_with(ticket, idempotency, &[], None).await
     }
 
-    /// As [`TicketStore::create`], with the messages the new ticket owes,
-    /// written in the same transaction (nothing of them for a repeat).
+    /// As [`TicketStore::create`], with the messages the new ticket owes
+    /// and, where rate limits are counted in the store, the submission's
+    /// hit, all written in the same transaction (nothing of them for a
+    /// repeat): one round trip files a request.
     async fn create_with(
         &self,
         ticket: Ticket,
         idempotency: Idempotency,
         owed: &[Outgoing],
+        hit: Option<&Hit>,
     ) -> Result<Created, StoreError>;
 
     /// A ticket with its whole timeline.
@@ -299,10 +310,11 @@ pub trait TicketStore: Send + Sync {
     /// Counts one more request against `key` (a client in one time window)
     /// and returns the count so far. The key names the window, so counts
     /// never depend on old entries being deleted.
-    async fn count_hit(&self, key: &str, window_end: DateTime<Utc>) -> Result<u32, StoreError>;
+    async fn count_hit(&self, hit: &Hit) -> Result<u32, StoreError>;
 
-    /// The count under `key` so far, counting nothing (0 when none).
-    async fn read_hits(&self, key: &str) -> Result<u32, StoreError>;
+    /// The counts under `keys` so far, in their order, counting nothing
+    /// (0 where none), read at once.
+    async fn read_hits(&self, keys: &[String]) -> Result<Vec<u32>, StoreError>;
 
     /// A secret of this installation, made on first use and kept by the
     /// store so every instance of the desk shares it: it keys the hashes

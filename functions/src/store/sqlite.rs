@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    Change, Created, Idempotency, ListQuery, StoreError, TicketStore, View, sort_queue, timestamp,
+    Change, Created, Hit, Idempotency, ListQuery, StoreError, TicketStore, View, sort_queue,
+    timestamp,
 };
 use crate::accounts::{Session, Staff};
 use crate::outgoing::{self, Delivery, Outgoing, Settle};
@@ -382,6 +383,27 @@ fn query_outgoing(
     rows.collect::<Result<Vec<_>, _>>().map_err(backend)
 }
 
+fn count_hit(conn: &Connection, hit: &Hit) -> Result<u32, StoreError> {
+    let count: i64 = conn
+        .query_row(
+            "INSERT INTO rate_limits (key, count, expires_at) VALUES (?1, 1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET count = count + 1 RETURNING count",
+            params![hit.key, timestamp(hit.window_end)],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    // Tidy up windows long past, judged by the caller's clock, when a new
+    // window opens; correctness never needs it.
+    if count == 1 {
+        conn.execute(
+            "DELETE FROM rate_limits WHERE expires_at < ?1",
+            [timestamp(hit.window_end - chrono::TimeDelta::hours(1))],
+        )
+        .map_err(backend)?;
+    }
+    Ok(count as u32)
+}
+
 #[async_trait]
 impl TicketStore for SqliteStore {
     async fn create_with(
@@ -389,8 +411,10 @@ impl TicketStore for SqliteStore {
         ticket: Ticket,
         idempotency: Idempotency,
         owed: &[Outgoing],
+        hit: Option<&Hit>,
     ) -> Result<Created, StoreError> {
         let owed = owed.to_vec();
+        let hit = hit.cloned();
         self.with(move |conn| {
             let tx = conn.transaction().map_err(backend)?;
             let key = idempotency.key(&ticket.kind);
@@ -460,6 +484,9 @@ impl TicketStore for SqliteStore {
                 params![key, ticket.reference, timestamp(idempotency.expires(ticket.received_at))],
             )
             .map_err(backend)?;
+            if let Some(hit) = &hit {
+                count_hit(&tx, hit)?;
+            }
             tx.commit().map_err(backend)?;
             Ok(Created::New(ticket))
         })
@@ -801,40 +828,25 @@ impl TicketStore for SqliteStore {
         .await
     }
 
-    async fn count_hit(&self, key: &str, window_end: DateTime<Utc>) -> Result<u32, StoreError> {
-        let key = key.to_owned();
-        self.with(move |conn| {
-            let count: i64 = conn
-                .query_row(
-                    "INSERT INTO rate_limits (key, count, expires_at) VALUES (?1, 1, ?2) \
-                     ON CONFLICT (key) DO UPDATE SET count = count + 1 RETURNING count",
-                    params![key, timestamp(window_end)],
-                    |r| r.get(0),
-                )
-                .map_err(backend)?;
-            // Tidy up windows long past, judged by the caller's clock, when
-            // a new window opens; correctness never needs it.
-            if count == 1 {
-                conn.execute(
-                    "DELETE FROM rate_limits WHERE expires_at < ?1",
-                    [timestamp(window_end - chrono::TimeDelta::hours(1))],
-                )
-                .map_err(backend)?;
-            }
-            Ok(count as u32)
-        })
-        .await
+    async fn count_hit(&self, hit: &Hit) -> Result<u32, StoreError> {
+        let hit = hit.clone();
+        self.with(move |conn| count_hit(conn, &hit)).await
     }
 
-    async fn read_hits(&self, key: &str) -> Result<u32, StoreError> {
-        let key = key.to_owned();
+    async fn read_hits(&self, keys: &[String]) -> Result<Vec<u32>, StoreError> {
+        let keys = keys.to_vec();
         self.with(move |conn| {
-            conn.query_row("SELECT count FROM rate_limits WHERE key = ?1", [key], |r| {
-                r.get::<_, i64>(0)
-            })
-            .optional()
-            .map_err(backend)
-            .map(|count| count.unwrap_or(0) as u32)
+            let mut read = conn
+                .prepare_cached("SELECT count FROM rate_limits WHERE key = ?1")
+                .map_err(backend)?;
+            keys.iter()
+                .map(|key| {
+                    read.query_row([key], |r| r.get::<_, i64>(0))
+                        .optional()
+                        .map_err(backend)
+                        .map(|count| count.unwrap_or(0) as u32)
+                })
+                .collect()
         })
         .await
     }
