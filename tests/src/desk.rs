@@ -231,6 +231,45 @@ pub fn repair() -> Vec<(&'static str, &'static str)> {
 
 /// An ordinary repair without the owner's address: it owes the desk email
 /// and nothing else.
+pub fn complaint(description: &'static str) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("unit", "2-1-801"),
+        ("name", "李先生"),
+        ("phone", "13900000000"),
+        ("category", "environment"),
+        ("description", description),
+        ("consent", "on"),
+    ]
+}
+
+/// On a desk limited to three submissions a minute: forms sent back with
+/// errors and a resent one cost the owner nothing, three new tickets are
+/// filed, and the next new one is refused; that refusal.
+pub async fn three_new_tickets_then_limited(desk: &TestDesk) -> Answer {
+    for _ in 0..5 {
+        let invalid = desk.post_form("feedback", &[("topic", "other")]).await;
+        assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    for description in [
+        "地库照明坏了好几盏，晚上很暗。",
+        "地库照明坏了好几盏，晚上很暗。",
+        "东门闸机反应很慢，早上排队。",
+        "垃圾房气味很大，影响开窗通风。",
+    ] {
+        let answer = desk.post_form("complaint", &complaint(description)).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{description}");
+    }
+    assert_eq!(desk.ticket_count().await, 3);
+    let limited = desk
+        .post_form(
+            "complaint",
+            &complaint("楼道里有人长期堆放杂物，影响通行。"),
+        )
+        .await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    limited
+}
+
 pub fn ordinary_repair() -> Vec<(&'static str, &'static str)> {
     repair()
         .into_iter()

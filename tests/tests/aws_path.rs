@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::http::StatusCode;
 use chrono::{TimeDelta, Utc};
 use desk::assemble::backends;
 use desk::notify::Report;
@@ -243,38 +242,7 @@ async fn dynamodb_counts_each_new_ticket_once_against_its_client() {
         d.rate_limit = 3;
         d.limiter = desk::throttle::Limiter::Store;
     });
-    let complaint = |description: &'static str| {
-        vec![
-            ("unit", "2-1-801"),
-            ("name", "李先生"),
-            ("phone", "13900000000"),
-            ("category", "environment"),
-            ("description", description),
-            ("consent", "on"),
-        ]
-    };
-    for _ in 0..4 {
-        let invalid = desk.post_form("feedback", &[("topic", "other")]).await;
-        assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
-    }
-    for description in [
-        "地库照明坏了好几盏，晚上很暗。",
-        "地库照明坏了好几盏，晚上很暗。",
-        "东门闸机反应很慢，早上排队。",
-        "垃圾房气味很大，影响开窗通风。",
-    ] {
-        let answer = desk.post_form("complaint", &complaint(description)).await;
-        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{description}");
-    }
-    assert_eq!(desk.ticket_count().await, 3);
-    let limited = desk
-        .post_form(
-            "complaint",
-            &complaint("楼道里有人长期堆放杂物，影响通行。"),
-        )
-        .await;
-    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(desk.ticket_count().await, 3);
+    tests::desk::three_new_tickets_then_limited(&desk).await;
 }
 
 /// The functions' settings from `vars`, as at start-up, with a data folder.

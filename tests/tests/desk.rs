@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use serde_json::json;
-use tests::desk::{TestDesk, ordinary_repair, repair};
+use tests::desk::{TestDesk, complaint, ordinary_repair, repair};
 
 fn location(answer: &tests::desk::Answer) -> String {
     answer
@@ -446,42 +446,10 @@ async fn a_double_tap_or_a_resent_form_is_one_ticket() {
     assert_eq!(desk.ticket_count().await, 4);
 }
 
-fn complaint(description: &'static str) -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("unit", "2-1-801"),
-        ("name", "李先生"),
-        ("phone", "13900000000"),
-        ("category", "environment"),
-        ("description", description),
-        ("consent", "on"),
-    ]
-}
-
 #[tokio::test]
 async fn too_many_submissions_from_one_client_wait_a_while_and_keep_what_was_typed() {
     let desk = TestDesk::with(|d| d.rate_limit = 3);
-    // Forms sent back with errors, and a resent one, cost the owner nothing.
-    for _ in 0..5 {
-        let invalid = desk.post_form("feedback", &[("topic", "other")]).await;
-        assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
-    }
-    for description in [
-        "地库照明坏了好几盏，晚上很暗。",
-        "地库照明坏了好几盏，晚上很暗。",
-        "东门闸机反应很慢，早上排队。",
-        "垃圾房气味很大，影响开窗通风。",
-    ] {
-        let answer = desk.post_form("complaint", &complaint(description)).await;
-        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{description}");
-    }
-    assert_eq!(desk.ticket_count().await, 3);
-    let limited = desk
-        .post_form(
-            "complaint",
-            &complaint("楼道里有人长期堆放杂物，影响通行。"),
-        )
-        .await;
-    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    let limited = tests::desk::three_new_tickets_then_limited(&desk).await;
     let wait: u64 = limited
         .header("retry-after")
         .expect("Retry-After")
