@@ -14,13 +14,17 @@
 //! own text was folded with, so the browser folds it as the index did.
 //!
 //! A shard is a sequence of entries, sorted by term:
-//! `varint term length, term (UTF-8), varint postings, postings`; a posting
-//! is `varint document-number gap, impact byte, field byte`. The impact is
-//! the BM25 term-frequency part (title ×4, headings ×2, body ×1; k1 1.2,
-//! b 0.75, the page's length in steps of about 9 % and the average page
-//! length rounded to a whole character) scaled to 1–255; the field byte says the term is in the title
-//! (1) and in a heading (2). The query side multiplies by the IDF it
-//! computes from the posting count. No positions: phrases are checked
+//! `varint term length, term (UTF-8), varint postings n, n varint
+//! document-number gaps, n posting bytes`. A posting byte is
+//! `fields << 6 | impact`: the fields say the term is in the title (1) and
+//! in a heading (2); the impact is the BM25 term-frequency part (title ×4,
+//! headings ×2, body ×1; k1 1.2, b 0.75, the page's length in steps of
+//! about 9 % and the average page length rounded to a whole character)
+//! scaled to 1–63. The gaps and the bytes are kept apart, and the fields
+//! share the impact's byte, because gzip then packs a common term's list
+//! into a third fewer bytes than gap-impact-fields triples: a
+//! cold query's transfer is mostly these lists. The query side multiplies
+//! by the IDF it computes from the posting count. No positions: phrases are checked
 //! against the text of the best results. `<id>` is a digest of all of it,
 //! so a cached script never mixes two builds' files.
 
@@ -46,8 +50,11 @@ const SHARD_BYTES: usize = 4096;
 /// Above this many shards, their number is rounded up to a multiple of it,
 /// so that an edit seldom changes it (which would move every term).
 const SHARD_STEP: usize = 32;
-/// What a posting takes in a shard, about: gap, impact, fields.
+/// What a posting counts for when the shards are sized: above the about
+/// two bytes it takes, so that a common term shares its shard with less.
 const POSTING_BYTES: usize = 3;
+/// The highest impact: six bits, beside the two of the fields.
+pub const IMPACT_MAX: u8 = 63;
 
 /// A term without borrowing the text it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -142,7 +149,11 @@ struct DocFile<'a> {
 /// Folds and cuts one page.
 pub fn page_entry(doc: &SearchDoc, fold: &FoldTable) -> Result<PageEntry, SearchError> {
     let mut used = BTreeSet::new();
-    let mut counts: HashMap<Token<'_>, Counts> = HashMap::default();
+    // About one distinct term per character of text: sized once, the map
+    // is not grown and rehashed a dozen times per page.
+    let chars: usize = doc.blocks.iter().map(|b| b.text.len() / 3).sum();
+    let mut counts: HashMap<Token<'_>, Counts> =
+        HashMap::with_capacity_and_hasher(chars + 64, Default::default());
     let title = fold.fold_noting(&doc.title, |k| {
         used.insert(k);
     });
@@ -479,20 +490,23 @@ impl Index {
                 .collect();
             terms.sort_by(|a, b| a.0.cmp(&b.0));
             let mut out = Vec::new();
+            let mut bytes = Vec::new();
             for (term, list) in terms {
                 varint(&mut out, term.len() as u32);
                 out.extend_from_slice(term.as_bytes());
                 varint(&mut out, list.count());
                 let mut last = 0;
+                bytes.clear();
                 for (i, p) in list.iter().enumerate() {
                     varint(&mut out, if i == 0 { p.doc } else { p.doc - last });
                     last = p.doc;
                     let weighted = f64::from(p.weight);
                     let norm = norms.get(p.doc as usize).copied().unwrap_or(K1);
-                    let impact = weighted * (K1 + 1.0) / (weighted + norm) / (K1 + 1.0) * 255.0;
-                    out.push(impact.ceil().clamp(1.0, 255.0) as u8);
-                    out.push(p.fields);
+                    let impact = weighted * (K1 + 1.0) / (weighted + norm) / (K1 + 1.0);
+                    let level = (impact * f64::from(IMPACT_MAX)).ceil().clamp(1.0, 63.0) as u8;
+                    bytes.push((p.fields & 3) << 6 | level);
                 }
+                out.extend_from_slice(&bytes);
             }
             let name = format!("{}/{k}.bin", ["t", "u"][kind]);
             emit(&name, &out)?;
@@ -537,7 +551,7 @@ impl Index {
             }
         }
         Meta {
-            version: 2,
+            version: 3,
             docs: self.lengths.len(),
             shards: layout.shards,
             unigram_shards: layout.unigram_shards,
@@ -619,11 +633,16 @@ pub fn read_shard(bytes: &[u8]) -> Result<BTreeMap<String, Vec<Posting>>, Search
         at += len;
         let n = read(&mut at)?;
         let mut doc = 0u32;
-        let mut list = Vec::new();
+        let mut docs = Vec::new();
         for i in 0..n {
             let gap = read(&mut at)?;
             doc = if i == 0 { gap } else { doc.saturating_add(gap) };
-            list.push((doc, byte(&mut at)?, byte(&mut at)?));
+            docs.push(doc);
+        }
+        let mut list = Vec::with_capacity(docs.len());
+        for doc in docs {
+            let b = byte(&mut at)?;
+            list.push((doc, b & IMPACT_MAX, b >> 6));
         }
         out.insert(term, list);
     }
@@ -682,6 +701,12 @@ pub mod tests {
         assert_eq!(deposit[0].2, FIELD_TITLE);
         assert_eq!(deposit[1].2, 0);
         assert!(deposit[0].1 > deposit[1].1, "{deposit:?}");
+        assert!(
+            terms
+                .values()
+                .flatten()
+                .all(|p| (1..=IMPACT_MAX).contains(&p.1) && p.2 <= 3)
+        );
         assert_eq!(terms["困人"][0], (1, terms["困人"][0].1, FIELD_HEADING));
         // Traditional text in a page is folded before it is indexed.
         assert_eq!(terms["电梯"].len(), 1);

@@ -86,7 +86,8 @@ const hash = s => {
 };
 const shardOf = ([t, uni]) => (uni ? 'u/' + hash(t) % meta.unigram_shards : 't/' + hash(t) % meta.shards) + '.bin';
 
-// A shard: term → [offset, count] into its bytes; postings read on demand.
+// A shard (index.rs): per term its gaps, then a byte per posting,
+// fields << 6 | impact. term → [gaps offset, count, bytes offset].
 const loadShard = name => {
   if (!shards.has(name)) shards.set(name, get(name, 'arrayBuffer').then(buf => {
     const b = new Uint8Array(buf), dec = new TextDecoder(), terms = new Map();
@@ -96,25 +97,36 @@ const loadShard = name => {
       const len = vint(), term = dec.decode(b.subarray(at, at + len));
       at += len;
       const n = vint(), start = at;
-      for (let i = 0; i < n; i++) { vint(); at += 2; }
-      terms.set(term, [start, n]);
+      for (let i = 0; i < n; i++) vint();
+      terms.set(term, [start, n, at]);
+      at += n;
     }
-    return { b, terms, vint: (p) => { at = p; const v = vint(); return [v, at]; } };
+    return { b, terms };
   }));
   return shards.get(name);
 };
-// term → Map(doc → [impact, fields])
-const postings = async tok => {
-  const sh = await loadShard(shardOf(tok)), e = sh.terms.get(tok[0]), out = new Map();
-  if (!e) return out;
-  let [p, n] = e, doc = 0;
+// A term's postings: its documents in order, and each document's posting
+// byte by document number (0: not there; an impact is never 0), so that
+// checking a candidate against the other terms is one array read.
+const decoded = new Map();
+const postings = tok => {
+  const key = (tok[1] ? 'u' : 't') + tok[0];
+  if (!decoded.has(key)) decoded.set(key, decode(tok));
+  return decoded.get(key);
+};
+const decode = async tok => {
+  const sh = await loadShard(shardOf(tok)), e = sh.terms.get(tok[0]);
+  if (!e) return { docs: [], at: new Uint8Array(meta.docs), size: 0 };
+  const b = sh.b, [start, n, bytes] = e, docs = new Uint32Array(n), at = new Uint8Array(meta.docs);
+  let p = start, doc = 0;
   for (let i = 0; i < n; i++) {
-    const [gap, q] = sh.vint(p);
-    doc = i ? doc + gap : gap;
-    out.set(doc, [sh.b[q], sh.b[q + 1]]);
-    p = q + 2;
+    let v = 0, s = 0, x;
+    do { x = b[p++]; v += (x & 127) * 2 ** s; s += 7; } while (x > 127);
+    doc = i ? doc + v : v;
+    docs[i] = doc;
+    at[doc] = b[bytes + i];
   }
-  return out;
+  return { docs, at, size: n };
 };
 
 // The query: terms (space-separated, all required), each with its synonym
@@ -154,13 +166,14 @@ const search = async q => {
     const best = new Map(); // doc → [score, tier]
     for (const v of t.variants) {
       const ls = v.toks.map(k => lists.get(k.join('|'))).sort((a, b) => a.size - b.size);
-      for (const [doc] of ls[0]) {
+      const w = ls.map(l => idf(l.size) / 63 * (K1 + 1));
+      for (const doc of ls[0].docs) {
         let s = 0, title = true, head = true;
-        for (const l of ls) {
-          const p = l.get(doc);
+        for (let j = 0; j < ls.length; j++) {
+          const p = ls[j].at[doc];
           if (!p) { s = -1; break; }
-          s += idf(l.size) * p[0] / 255 * (K1 + 1);
-          title = title && (p[1] & 1); head = head && (p[1] & 3);
+          s += w[j] * (p & 63);
+          title = title && (p & 64); head = head && (p & 192);
         }
         if (s < 0) continue;
         const tier = title ? 2 : head ? 1 : 0, old = best.get(doc);
