@@ -212,47 +212,68 @@ pub fn write_site(
     }
     let mut pages = Vec::with_capacity(content.pages.len());
     // In chunks: the index takes the pages' terms in document order, and
-    // holds no more than a chunk's at once.
-    for start in (0..content.pages.len()).step_by(PAGE_CHUNK) {
-        let end = (start + PAGE_CHUNK).min(content.pages.len());
-        let chunk: Vec<_> = (start..end)
-            .into_par_iter()
-            .map(|i| {
-                let doc = &content.pages[i];
-                let file = doc.path.output_file();
-                let nav = page_nav(site, &links, i);
-                // What the page shows of other pages is all in `nav`, so a
-                // page is rendered again only when its own text, its window
-                // of the section or the site changed.
-                let digest = digest((doc.source_digest, &nav, site_digest));
-                let unchanged = previous.and_then(|p| p.page_digests.get(&file)) == Some(&digest);
-                let names = search_names(&links, content, Some(i), content.page_section[i]);
-                let key = search_index::entry_key(names, site.page_keys[i]);
-                let indexed = index.as_ref().filter(|run| run.needs(sections + i, key));
-                if unchanged && indexed.is_none() {
-                    return Ok((i, file, digest, None));
-                }
-                let rendered = site.render_page(i);
-                if !unchanged {
-                    write_page(site, &links, i, nav, &rendered, sink)?;
-                }
-                let entry = match indexed {
-                    Some(run) => Some((key, run.entry(sink, sections + i, names, rendered.text)?)),
-                    None => None,
-                };
-                Ok((i, file, digest, entry))
-            })
-            .collect();
-        for written in chunk {
-            pages.push(written.map(|(i, file, digest, entry)| {
-                if let (Some(run), Some((key, entry))) = (&mut index, entry)
-                    && let Err(problem) = run.add(sections + i, key, entry)
-                {
-                    problems.push(problem);
-                }
-                (file, digest)
-            }));
+    // holds no more than two chunks' at once. A chunk is added on one
+    // thread while the next is rendered on the others, so that adding,
+    // which cannot be split, does not leave the other cores idle.
+    let (maker, mut taker) = match &mut index {
+        Some(run) => {
+            let (maker, taker) = run.parts();
+            (Some(maker), Some(taker))
         }
+        None => (None, None),
+    };
+    type Done = (usize, PathBuf, u64, Option<(u64, crate::search::PageEntry)>);
+    let mut rendered_before: Vec<Result<Done, Diagnostic>> = Vec::new();
+    let chunks = (0..content.pages.len()).step_by(PAGE_CHUNK);
+    for start in chunks.map(Some).chain([None]) {
+        let render = || match start {
+            None => Vec::new(),
+            Some(start) => (start..(start + PAGE_CHUNK).min(content.pages.len()))
+                .into_par_iter()
+                .map(|i| {
+                    let doc = &content.pages[i];
+                    let file = doc.path.output_file();
+                    let nav = page_nav(site, &links, i);
+                    // What the page shows of other pages is all in `nav`, so a
+                    // page is rendered again only when its own text, its window
+                    // of the section or the site changed.
+                    let digest = digest((doc.source_digest, &nav, site_digest));
+                    let unchanged =
+                        previous.and_then(|p| p.page_digests.get(&file)) == Some(&digest);
+                    let names = search_names(&links, content, Some(i), content.page_section[i]);
+                    let key = search_index::entry_key(names, site.page_keys[i]);
+                    let indexed = maker.filter(|make| make.needs(sections + i, key));
+                    if unchanged && indexed.is_none() {
+                        return Ok((i, file, digest, None));
+                    }
+                    let rendered = site.render_page(i);
+                    if !unchanged {
+                        write_page(site, &links, i, nav, &rendered, sink)?;
+                    }
+                    let entry = match indexed {
+                        Some(make) => {
+                            Some((key, make.entry(sink, sections + i, names, rendered.text)?))
+                        }
+                        None => None,
+                    };
+                    Ok((i, file, digest, entry))
+                })
+                .collect::<Vec<_>>(),
+        };
+        let add = || {
+            for written in std::mem::take(&mut rendered_before) {
+                pages.push(written.map(|(i, file, digest, entry)| {
+                    if let (Some(take), Some((key, entry))) = (taker.as_deref_mut(), entry)
+                        && let Err(problem) = take.add(sections + i, key, entry)
+                    {
+                        problems.push(problem);
+                    }
+                    (file, digest)
+                }));
+            }
+        };
+        let (chunk, ()) = rayon::join(render, add);
+        rendered_before = chunk;
     }
     phases.lap("pages rendered and indexed");
     problems.extend(write_home(site, &links, sink).err());

@@ -41,18 +41,36 @@ pub fn entry_key(names: Names<'_>, source: impl Hash) -> u64 {
 
 /// The index of one build, from its first page to its last file.
 pub struct IndexRun {
-    fold: &'static FoldTable,
+    make: Maker,
+    take: Taker,
     synonyms: Vec<Vec<String>>,
+}
+
+/// What making a page's entry needs: shared by the threads that render,
+/// while the pages rendered before are added to the index.
+pub struct Maker {
+    fold: &'static FoldTable,
     config_file: PathBuf,
+    /// Where files are written until the folder takes its name.
+    dir: PathBuf,
+    /// Updating the last build's index rather than making one.
+    updating: bool,
+    /// The last build's digest of each document's entry, when updating.
+    keys: Vec<u64>,
+}
+
+/// What takes the entries, in document order.
+pub struct Taker {
     index: Index,
+    /// This build's digest of each document's entry, when made anew and
+    /// tracked.
     keys: Vec<u64>,
     /// Keep the index for the next build.
     track: bool,
-    /// Where files are written until the folder takes its name.
-    dir: PathBuf,
     /// Updating the last build's index: the changed entries, held until
     /// every page has been rendered, so a failed build leaves it as it was.
     changed: Option<Vec<(usize, u64, PageEntry)>>,
+    config_file: PathBuf,
 }
 
 /// The index's folder once written, and the files of the last build's
@@ -84,24 +102,38 @@ impl IndexRun {
             .is_some_and(|c| c.index.is_incremental() && c.index.docs() == docs);
         let run = match last.take().filter(|_| reusable && track) {
             Some(cache) => IndexRun {
-                fold,
+                make: Maker {
+                    fold,
+                    config_file: config_file.clone(),
+                    dir: cache.dir,
+                    updating: true,
+                    keys: cache.keys,
+                },
+                take: Taker {
+                    index: cache.index,
+                    keys: Vec::new(),
+                    track,
+                    changed: Some(Vec::new()),
+                    config_file,
+                },
                 synonyms,
-                config_file,
-                index: cache.index,
-                keys: cache.keys,
-                track,
-                dir: cache.dir,
-                changed: Some(Vec::new()),
             },
             None => IndexRun {
-                fold,
+                make: Maker {
+                    fold,
+                    config_file: config_file.clone(),
+                    dir: PathBuf::from(BUILDING),
+                    updating: false,
+                    keys: Vec::new(),
+                },
+                take: Taker {
+                    index: Index::new(track),
+                    keys: Vec::new(),
+                    track,
+                    changed: None,
+                    config_file,
+                },
                 synonyms,
-                config_file,
-                index: Index::new(track),
-                keys: Vec::new(),
-                track,
-                dir: PathBuf::from(BUILDING),
-                changed: None,
             },
         };
         Ok(Some(run))
@@ -110,18 +142,110 @@ impl IndexRun {
     /// Lets `sink` put the last build's index files where this one's are
     /// written, when this one is made from scratch.
     pub fn prepare(&self, sink: &dyn Sink) {
-        if self.changed.is_none() {
-            sink.reuse_sibling(&self.dir);
+        if !self.make.updating {
+            sink.reuse_sibling(&self.make.dir);
         }
     }
 
-    /// Document `n`, made from what `key` digests, needs a new entry.
-    pub fn needs(&self, n: usize, key: u64) -> bool {
-        self.changed.is_none() || self.keys.get(n) != Some(&key)
+    /// The part that makes entries and the part that takes them, to be
+    /// used at once on different threads.
+    pub fn parts(&mut self) -> (&Maker, &mut Taker) {
+        (&self.make, &mut self.take)
     }
 
-    fn problem(&self, message: impl ToString) -> Diagnostic {
-        Diagnostic::new(&self.config_file, None, message.to_string())
+    /// See [`Maker::needs`].
+    pub fn needs(&self, n: usize, key: u64) -> bool {
+        self.make.needs(n, key)
+    }
+
+    /// See [`Maker::entry`].
+    pub fn entry(
+        &self,
+        sink: &dyn Sink,
+        n: usize,
+        names: Names<'_>,
+        blocks: Vec<Block>,
+    ) -> Result<PageEntry, Diagnostic> {
+        self.make.entry(sink, n, names, blocks)
+    }
+
+    /// See [`Taker::add`].
+    pub fn add(&mut self, n: usize, key: u64, entry: PageEntry) -> Result<(), Diagnostic> {
+        self.take.add(n, key, entry)
+    }
+
+    /// The last build's index, untouched, after a build that failed.
+    pub fn abandon(self) -> Option<SearchCache> {
+        self.make.updating.then_some(SearchCache {
+            index: self.take.index,
+            keys: self.make.keys,
+            dir: self.make.dir,
+        })
+    }
+
+    /// Writes what changed (a new index: everything) and gives the folder
+    /// its name; returns it, with the index to keep when tracking.
+    pub fn finish(self, sink: &dyn Sink) -> Result<(Finished, Option<SearchCache>), Diagnostic> {
+        let IndexRun {
+            make,
+            mut take,
+            synonyms,
+        } = self;
+        let before: Vec<String> = match take.changed {
+            Some(_) => take.index.file_names().map(str::to_owned).collect(),
+            None => Vec::new(),
+        };
+        let mut keys = if make.updating { make.keys } else { take.keys };
+        for (n, key, entry) in take.changed.take().unwrap_or_default() {
+            sink.write(&make.dir.join(Index::page_file(n)), entry.file())
+                .map_err(|e| problem(&make.config_file, e))?;
+            take.index
+                .replace(n, entry)
+                .map_err(|e| problem(&make.config_file, e))?;
+            if let Some(slot) = keys.get_mut(n) {
+                *slot = key;
+            }
+        }
+        let dir = make.dir.clone();
+        let id = take
+            .index
+            .write(make.fold, &synonyms, &mut |name: &str, bytes: &[u8]| {
+                sink.write(&dir.join(name), bytes)
+            })
+            .map_err(|e| problem(&make.config_file, e))?;
+        let named = Path::new("search").join(&id);
+        if named != make.dir {
+            sink.rename(&make.dir, &named)
+                .map_err(|e| problem(&make.config_file, e))?;
+        }
+        let now: std::collections::HashSet<&str> = take.index.file_names().collect();
+        let stale = before
+            .iter()
+            .filter(|name| !now.contains(name.as_str()))
+            .map(|name| named.join(name))
+            .collect();
+        let finished = Finished {
+            id,
+            dir: named.clone(),
+            stale,
+        };
+        let cache = take.track.then_some(SearchCache {
+            index: take.index,
+            keys,
+            dir: named,
+        });
+        Ok((finished, cache))
+    }
+}
+
+fn problem(config_file: &Path, message: impl ToString) -> Diagnostic {
+    Diagnostic::new(config_file, None, message.to_string())
+}
+
+impl Maker {
+    /// Document `n`, made from what `key` digests, needs a new entry.
+    pub fn needs(&self, n: usize, key: u64) -> bool {
+        !self.updating || self.keys.get(n) != Some(&key)
     }
 
     /// Document `n`'s entry; for any thread. A new index's page file is
@@ -139,83 +263,30 @@ impl IndexRun {
             section: section.to_owned(),
             blocks,
         };
-        let entry = search::page_entry(&doc, self.fold).map_err(|e| self.problem(e))?;
-        if self.changed.is_none() {
+        let entry =
+            search::page_entry(&doc, self.fold).map_err(|e| problem(&self.config_file, e))?;
+        if !self.updating {
             let file = self.dir.join(Index::page_file(n));
             sink.write(&file, entry.file())
-                .map_err(|e| self.problem(e))?;
+                .map_err(|e| problem(&self.config_file, e))?;
         }
         Ok(entry)
     }
+}
 
+impl Taker {
     /// Takes document `n`'s entry; a new index takes them in order.
     pub fn add(&mut self, n: usize, key: u64, entry: PageEntry) -> Result<(), Diagnostic> {
         if let Some(changed) = &mut self.changed {
             changed.push((n, key, entry));
             return Ok(());
         }
-        self.index.add(entry).map_err(|e| self.problem(e))?;
+        self.index
+            .add(entry)
+            .map_err(|e| problem(&self.config_file, e))?;
         if self.track {
             self.keys.push(key);
         }
         Ok(())
-    }
-
-    /// The last build's index, untouched, after a build that failed.
-    pub fn abandon(self) -> Option<SearchCache> {
-        self.changed.is_some().then_some(SearchCache {
-            index: self.index,
-            keys: self.keys,
-            dir: self.dir,
-        })
-    }
-
-    /// Writes what changed (a new index: everything) and gives the folder
-    /// its name; returns it, with the index to keep when tracking.
-    pub fn finish(
-        mut self,
-        sink: &dyn Sink,
-    ) -> Result<(Finished, Option<SearchCache>), Diagnostic> {
-        let before: Vec<String> = match self.changed {
-            Some(_) => self.index.file_names().map(str::to_owned).collect(),
-            None => Vec::new(),
-        };
-        for (n, key, entry) in self.changed.take().unwrap_or_default() {
-            sink.write(&self.dir.join(Index::page_file(n)), entry.file())
-                .map_err(|e| self.problem(e))?;
-            self.index.replace(n, entry).map_err(|e| self.problem(e))?;
-            self.keys[n] = key;
-        }
-        let dir = self.dir.clone();
-        let id = self
-            .index
-            .write(
-                self.fold,
-                &self.synonyms,
-                &mut |name: &str, bytes: &[u8]| sink.write(&dir.join(name), bytes),
-            )
-            .map_err(|e| self.problem(e))?;
-        let named = Path::new("search").join(&id);
-        if named != self.dir {
-            sink.rename(&self.dir, &named)
-                .map_err(|e| self.problem(e))?;
-        }
-        let now: std::collections::HashSet<&str> = self.index.file_names().collect();
-        let stale = before
-            .iter()
-            .filter(|name| !now.contains(name.as_str()))
-            .map(|name| named.join(name))
-            .collect();
-        let finished = Finished {
-            id,
-            dir: named.clone(),
-            stale,
-        };
-        let cache = self.track.then_some(SearchCache {
-            index: self.index,
-            keys: self.keys,
-            dir: named,
-        });
-        Ok((finished, cache))
     }
 }
