@@ -81,6 +81,16 @@ impl Key {
         }
     }
 
+    /// A character or a pair as one number (a char has 21 bits); `None`
+    /// for a word.
+    fn packed(&self) -> Option<u64> {
+        match *self {
+            Key::Pair(a, b) => Some(1 << 63 | u64::from(a) << 32 | u64::from(b)),
+            Key::Single(a) => Some(u64::from(a)),
+            Key::Word(_) => None,
+        }
+    }
+
     fn len_utf8(&self) -> usize {
         match self {
             Key::Pair(a, b) => a.len_utf8() + b.len_utf8(),
@@ -249,7 +259,10 @@ struct Meta<'a> {
 /// edit updates it in place. Terms are interned: each is stored once, and
 /// pages refer to it by number.
 pub struct Index {
+    /// Words by their text; characters and pairs, most of the terms, by
+    /// [`Key::packed`], which hashes and compares as one integer.
     ids: HashMap<Key, u32>,
+    cjk_ids: HashMap<u64, u32>,
     lists: Vec<(Key, Postings)>,
     lengths: Vec<u32>,
     /// Each page's terms with their weight and fields, kept (for
@@ -275,6 +288,7 @@ impl Index {
     pub fn new(incremental: bool) -> Index {
         Index {
             ids: HashMap::default(),
+            cjk_ids: HashMap::default(),
             lists: Vec::new(),
             lengths: Vec::new(),
             page_terms: incremental.then(Vec::new),
@@ -305,15 +319,22 @@ impl Index {
     }
 
     fn intern(&mut self, key: Key) -> u32 {
+        let next = self.lists.len() as u32;
+        if let Some(packed) = key.packed() {
+            let id = *self.cjk_ids.entry(packed).or_insert(next);
+            if id == next {
+                self.lists.push((key, Postings::default()));
+            }
+            return id;
+        }
         // Most terms are known after the first pages: look up before
         // cloning the key for the map.
         if let Some(&id) = self.ids.get(&key) {
             return id;
         }
-        let id = self.lists.len() as u32;
-        self.ids.insert(key.clone(), id);
+        self.ids.insert(key.clone(), next);
         self.lists.push((key, Postings::default()));
-        id
+        next
     }
 
     /// Adds the next page. Its file is the caller's to write, under
