@@ -115,6 +115,28 @@ pub fn build_tracked(options: &BuildOptions) -> Result<(BuildSummary, Produced),
 /// whole build succeeds. For `serve`, whose output folder is its own.
 /// `previous` becomes this build's on success.
 pub fn rebuild(options: &BuildOptions, previous: &mut Produced) -> Result<BuildSummary, Error> {
+    previous.reuse.documents.forget_listing();
+    rebuild_known(options, previous)
+}
+
+/// [`rebuild`] when every path changed since the last build is known
+/// (from a file watcher): files and folders of the content folder not
+/// among `changed` are not looked at again. `changed` accumulates across
+/// failed builds until a load has taken it in.
+pub fn rebuild_changed<'a>(
+    options: &BuildOptions,
+    previous: &mut Produced,
+    changed: impl IntoIterator<Item = &'a Path>,
+) -> Result<BuildSummary, Error> {
+    let root = site_root(options);
+    previous
+        .reuse
+        .documents
+        .note_changed(&root, &root.join("content"), changed);
+    rebuild_known(options, previous)
+}
+
+fn rebuild_known(options: &BuildOptions, previous: &mut Produced) -> Result<BuildSummary, Error> {
     let started = Instant::now();
     let site = Site::load_reusing(options, Some(&mut previous.reuse))?;
     let mut phases = crate::timing::Phases::start("rebuild");
@@ -211,17 +233,13 @@ impl Site {
         options: &BuildOptions,
         mut reuse: Option<&mut Reuse>,
     ) -> Result<Site, Error> {
-        // `content/x.md` reads better in messages than `./content/x.md`.
-        let root = &if options.root == Path::new(".") {
-            PathBuf::new()
-        } else {
-            options.root.clone()
-        };
+        let root = &site_root(options);
         let mut phases = crate::timing::Phases::start("load");
         let mut config = Config::from_root(root).map_err(|e| Error::Invalid(vec![e.into()]))?;
         if let Some(base_url) = &options.base_url {
             config.base_url = base_url.trim_end_matches('/').to_owned();
         }
+        phases.lap("configuration");
         let mut problems = Vec::new();
         let theme = match Theme::load(root, &config.theme) {
             Ok(theme) => Some(theme),
@@ -230,11 +248,13 @@ impl Site {
                 None
             }
         };
+        phases.lap("theme");
         let forms_dir = root.join("content").join(FORMS_DIR);
         let forms = FormSet::load_with(&forms_dir, &config.facts).unwrap_or_else(|e| {
             problems.push(e.into());
             FormSet::default()
         });
+        phases.lap("forms");
         let cache = reuse
             .as_deref_mut()
             .map(|r| std::mem::take(&mut r.documents));
@@ -243,7 +263,7 @@ impl Site {
         if let (Some(reuse), Some(cache)) = (reuse.as_deref_mut(), cache) {
             reuse.documents = cache;
         }
-        phases.lap("configuration, theme, forms and content files");
+        phases.lap("content files");
         problems.append(&mut content_problems);
         let Some(mut content) = content else {
             return Err(Error::Invalid(problems));
@@ -552,6 +572,16 @@ impl Site {
             forms: self.forms.iter().count(),
             elapsed: started.elapsed(),
         }
+    }
+}
+
+/// The site's folder as messages name it: `content/x.md` reads better
+/// than `./content/x.md`.
+fn site_root(options: &BuildOptions) -> PathBuf {
+    if options.root == Path::new(".") {
+        PathBuf::new()
+    } else {
+        options.root.clone()
     }
 }
 

@@ -20,5 +20,7 @@ pub mod serve;
 pub mod timing;
 pub mod urls;
 
-pub use build::{BuildOptions, BuildSummary, build, build_tracked, check, rebuild};
+pub use build::{
+    BuildOptions, BuildSummary, build, build_tracked, check, rebuild, rebuild_changed,
+};
 pub use diagnostics::{Diagnostic, Error};

@@ -407,7 +407,7 @@ fn is_empty_dir(dir: &Path) -> bool {
 }
 
 /// An absolute, `..`-free spelling of a path that may not exist yet.
-fn absolute(path: &Path) -> PathBuf {
+pub(crate) fn absolute(path: &Path) -> PathBuf {
     let joined = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
     let mut clean = PathBuf::new();
     for component in joined.components() {

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::content::document::Document;
+use crate::content::tree::Listing;
 
 /// Modified within this before it was read: not trusted to be unchanged.
 const RACY: Duration = Duration::from_secs(2);
@@ -34,6 +35,9 @@ struct Entry {
 #[derive(Debug, Clone, Default)]
 pub struct DocumentCache {
     entries: HashMap<PathBuf, Entry>,
+    /// The last load's listing of the content folder, kept only while
+    /// every change since is known (told by `serve`'s file watcher).
+    listing: Option<Listing>,
 }
 
 fn stamp(metadata: &std::fs::Metadata) -> Option<Stamp> {
@@ -53,6 +57,69 @@ impl DocumentCache {
             .checked_add(RACY)
             .is_some_and(|settled| settled < entry.read_at);
         (entry.stamp == now && settled).then_some(&entry.doc)
+    }
+
+    /// The document read from `file` before, when the caller knows the
+    /// file has not changed since.
+    pub fn get_unchanged(&self, file: &Path) -> Option<&Document> {
+        self.entries.get(file).map(|entry| &entry.doc)
+    }
+
+    /// Keeps the listing of the content folder for the next load, which
+    /// then looks only at the paths it is told have changed.
+    pub(crate) fn set_listing(&mut self, listing: Listing) {
+        self.listing = Some(listing);
+    }
+
+    pub(crate) fn take_listing(&mut self) -> Option<Listing> {
+        self.listing.take()
+    }
+
+    /// What changed is not known: the next load walks the whole content
+    /// folder and compares each file's length and time.
+    pub fn forget_listing(&mut self) {
+        self.listing = None;
+    }
+
+    /// `paths` changed since the last load (as a file watcher reports
+    /// them: files or folders, created, changed, renamed or removed).
+    /// Paths outside `content_dir` but inside `root` are not content and
+    /// are passed over; one that is neither, or that cannot be placed,
+    /// makes the next load walk everything.
+    pub fn note_changed<'a>(
+        &mut self,
+        root: &Path,
+        content_dir: &Path,
+        paths: impl IntoIterator<Item = &'a Path>,
+    ) {
+        let Some(listing) = &mut self.listing else {
+            return;
+        };
+        // A watcher may report paths absolute or as they were given, and
+        // through the links the folders' names resolve through.
+        let spellings = |dir: &Path| {
+            let mut known = vec![dir.to_owned(), crate::output::absolute(dir)];
+            known.extend(std::fs::canonicalize(dir).ok());
+            known
+        };
+        let contents = spellings(content_dir);
+        let roots = spellings(root);
+        for path in paths {
+            let absolute = crate::output::absolute(path);
+            let inside = contents
+                .iter()
+                .find_map(|c| path.strip_prefix(c).or(absolute.strip_prefix(c)).ok());
+            match inside {
+                Some(relative) => listing.changed(content_dir.join(relative)),
+                None if roots
+                    .iter()
+                    .any(|r| path.starts_with(r) || absolute.starts_with(r)) => {}
+                None => {
+                    self.listing = None;
+                    return;
+                }
+            }
+        }
     }
 
     /// Moves `file`'s entry over from the cache it was found in.

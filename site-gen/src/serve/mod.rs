@@ -14,7 +14,7 @@ use config::Config;
 use desk::local::LocalDesk;
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::build::{BuildOptions, build_tracked, rebuild};
+use crate::build::{BuildOptions, build_tracked, rebuild, rebuild_changed};
 use crate::diagnostics::Error;
 use crate::render::Produced;
 
@@ -43,14 +43,15 @@ pub fn run(mut options: BuildOptions, port: u16, data_dir: PathBuf) -> Result<()
             options.out = Some(data_dir.join("preview"));
         }
         let reloader = Arc::new(Reloader::default());
+        let watch = watch::Watch::start(&options)?;
         let mut rebuilder = Rebuilder::new(options.clone());
-        rebuilder.run(&reloader, None);
+        rebuilder.run(&reloader, None, None);
         let files = Router::new().fallback_service(site_files(&options.out_dir()));
         let config = desk_config(&options)?;
         let desk = LocalDesk::start(options.root.clone(), config.clone(), data_dir, files)
             .await
             .map_err(|e| Error::Output(format!("cannot start the request desk: {e}")))?;
-        let _watcher = watch::watch(&options, rebuilder, Arc::clone(&reloader), desk.clone())?;
+        let _watcher = watch.rebuild_on_change(rebuilder, Arc::clone(&reloader), desk.clone());
         // The static pages get the headers the desk's pages have, so a
         // page that breaks under production's CSP breaks here too.
         let app = desk::http::with_security_headers(
@@ -106,10 +107,22 @@ impl Rebuilder {
         }
     }
 
-    pub fn run(&mut self, reloader: &Reloader, desk: Option<&LocalDesk>) {
-        let result = match &mut self.produced {
-            Some(previous) => rebuild(&self.options, previous),
-            None => build_tracked(&self.options).map(|(summary, produced)| {
+    /// Builds again; `changed` lists every path changed since the last
+    /// build, when known.
+    pub fn run(
+        &mut self,
+        reloader: &Reloader,
+        desk: Option<&LocalDesk>,
+        changed: Option<&[PathBuf]>,
+    ) {
+        let result = match (&mut self.produced, changed) {
+            (Some(previous), Some(changed)) => rebuild_changed(
+                &self.options,
+                previous,
+                changed.iter().map(PathBuf::as_path),
+            ),
+            (Some(previous), None) => rebuild(&self.options, previous),
+            (None, _) => build_tracked(&self.options).map(|(summary, produced)| {
                 self.produced = Some(produced);
                 summary
             }),
