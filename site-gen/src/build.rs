@@ -176,6 +176,49 @@ fn rebuild_known(options: &BuildOptions, previous: &mut Produced) -> Result<Buil
 pub struct Reuse {
     documents: content::DocumentCache,
     outlines: HashMap<PathBuf, (u64, Arc<Outline>)>,
+    checked: Checked,
+}
+
+/// What a build's checks found, kept by `serve` for the next: a document
+/// whose headings and links are as they were need not be checked again.
+#[derive(Default)]
+pub struct Checked {
+    /// The digest of what links can point to (see `Site::frame_digest`);
+    /// `None` before any check.
+    frame: Option<u64>,
+    index: LinkIndex,
+    /// Output files claimed twice.
+    claims: Vec<Diagnostic>,
+    /// Per document, sections first: what was checked, what was found.
+    documents: Vec<(Arc<Outline>, Vec<Diagnostic>)>,
+    menu: Vec<Diagnostic>,
+}
+
+impl Checked {
+    fn problems(&self) -> Vec<Diagnostic> {
+        let found = self.documents.iter().flat_map(|(_, found)| found);
+        self.claims
+            .iter()
+            .chain(found)
+            .chain(&self.menu)
+            .cloned()
+            .collect()
+    }
+}
+
+/// One document's links and headings.
+fn check_document(
+    index: &LinkIndex,
+    doc: &content::Document,
+    outline: &Outline,
+) -> Vec<Diagnostic> {
+    let mut found = index.check(&doc.path, &doc.file, &outline.headings, &outline.links);
+    found.extend(
+        markdown::outline_problems(&outline.headings)
+            .into_iter()
+            .map(|p| Diagnostic::new(&doc.file, Some(p.line), p.message).help(p.help)),
+    );
+    found
 }
 
 /// Every check a build makes, templates included, writing nothing.
@@ -344,7 +387,7 @@ impl Site {
                 (key, body_outline, outline)
             })
             .collect();
-        if let Some(reuse) = reuse {
+        if let Some(reuse) = reuse.as_deref_mut() {
             reuse.outlines = content
                 .pages
                 .iter()
@@ -380,7 +423,7 @@ impl Site {
             history,
         };
         phases.lap("lists and feeds");
-        problems.extend(site.validate(&forms_dir));
+        problems.extend(site.validate(&forms_dir, reuse.map(|r| &mut r.checked)));
         phases.lap("checks");
         if options.strict {
             problems.extend(site.unconfirmed().iter().map(Unconfirmed::diagnostic));
@@ -489,7 +532,99 @@ impl Site {
         outputs
     }
 
-    fn validate(&self, forms_dir: &Path) -> Vec<Diagnostic> {
+    /// Every check of links, headings and output names. With `memo` (the
+    /// last build's findings), a document is checked again only when its
+    /// own headings or links changed, as long as what links can point to
+    /// is the same: the same documents, outputs and menu, and no heading
+    /// id changed anywhere.
+    fn validate(&self, forms_dir: &Path, memo: Option<&mut Checked>) -> Vec<Diagnostic> {
+        let outputs = self.other_outputs(forms_dir);
+        let frame = self.frame_digest(&outputs);
+        let outlines: Vec<Arc<Outline>> = self
+            .section_html
+            .iter()
+            .map(|r| {
+                Arc::new(Outline {
+                    headings: r.headings.clone(),
+                    links: r.links.clone(),
+                })
+            })
+            .chain(self.page_outlines.iter().cloned())
+            .collect();
+        let mut fresh = Checked::default();
+        let memo = match memo {
+            Some(memo) if memo.frame == Some(frame) => memo,
+            other => {
+                let found = self.validate_all(outputs, outlines, frame, &mut fresh);
+                if let Some(memo) = other {
+                    *memo = fresh;
+                }
+                return found;
+            }
+        };
+        let documents: Vec<&content::Document> = self.documents().map(|(d, _, _)| d).collect();
+        let mut anchors_changed = false;
+        let mut stale = vec![false; documents.len()];
+        for (at, (outline, (known, _))) in outlines.iter().zip(&memo.documents).enumerate() {
+            if Arc::ptr_eq(outline, known)
+                || (outline.headings == known.headings && outline.links == known.links)
+            {
+                continue;
+            }
+            stale[at] = true;
+            let ids = |o: &Outline| o.headings.iter().map(|h| h.id.clone()).collect::<Vec<_>>();
+            if ids(outline) != ids(known) {
+                anchors_changed = true;
+                memo.index
+                    .add_document(&documents[at].path, &outline.headings);
+            }
+        }
+        let index = &memo.index;
+        let found: Vec<Option<Vec<Diagnostic>>> = documents
+            .par_iter()
+            .zip(&outlines)
+            .zip(&stale)
+            .map(|((doc, outline), stale)| {
+                (anchors_changed || *stale).then(|| check_document(index, doc, outline))
+            })
+            .collect();
+        for ((entry, found), outline) in memo.documents.iter_mut().zip(found).zip(outlines) {
+            if let Some(found) = found {
+                *entry = (outline, found);
+            } else {
+                // Equal, but keep this build's, so the next compares by
+                // pointer.
+                entry.0 = outline;
+            }
+        }
+        memo.problems()
+    }
+
+    /// What links can point to and what output files are claimed by, but
+    /// the headings: documents, unreadable files, other outputs, menu.
+    fn frame_digest(&self, outputs: &[Output]) -> u64 {
+        let mut hasher = rustc_hash::FxHasher::default();
+        for (doc, _, _) in self.documents() {
+            (&doc.path, &doc.file).hash(&mut hasher);
+        }
+        self.content.unreadable.hash(&mut hasher);
+        for output in outputs {
+            (&output.url, &output.file, &output.source).hash(&mut hasher);
+        }
+        for entry in &self.config.menu {
+            (&entry.title, &entry.url).hash(&mut hasher);
+        }
+        self.root.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    fn validate_all(
+        &self,
+        outputs: Vec<Output>,
+        outlines: Vec<Arc<Outline>>,
+        frame: u64,
+        into: &mut Checked,
+    ) -> Vec<Diagnostic> {
         let mut problems = Vec::new();
         let mut index = LinkIndex::default();
         // Two sources writing one output file: the later would silently
@@ -520,29 +655,21 @@ impl Site {
         for path in &self.content.unreadable {
             index.add_unchecked(path);
         }
-        for output in self.other_outputs(forms_dir) {
+        for output in outputs {
             claim(output.file, &output.source, &mut problems);
             index.add_url(output.url);
         }
-        let checked: Vec<Vec<Diagnostic>> = self
-            .documents()
-            .collect::<Vec<_>>()
+        let documents: Vec<&content::Document> = self.documents().map(|(d, _, _)| d).collect();
+        let checked: Vec<Vec<Diagnostic>> = documents
             .par_iter()
-            .map(|(doc, headings, links)| {
-                let mut found = index.check(&doc.path, &doc.file, headings, links);
-                found.extend(
-                    markdown::outline_problems(headings)
-                        .into_iter()
-                        .map(|p| Diagnostic::new(&doc.file, Some(p.line), p.message).help(p.help)),
-                );
-                found
-            })
+            .zip(&outlines)
+            .map(|(doc, outline)| check_document(&index, doc, outline))
             .collect();
-        problems.extend(checked.into_iter().flatten());
+        let mut menu = Vec::new();
         for entry in &self.config.menu {
             let path = entry.url.split('#').next().unwrap_or("");
             if !index.has_url(path) {
-                problems.push(
+                menu.push(
                     Diagnostic::new(
                         self.root.join(config::FILE_NAME),
                         None,
@@ -555,7 +682,14 @@ impl Site {
                 );
             }
         }
-        problems
+        *into = Checked {
+            frame: Some(frame),
+            index,
+            claims: problems,
+            documents: outlines.into_iter().zip(checked).collect(),
+            menu,
+        };
+        into.problems()
     }
 
     /// The values of `estate.yaml` not yet confirmed, with their uses.

@@ -64,7 +64,7 @@ pub struct Windowed<T> {
 }
 
 /// One page of a section's list, or of one year of the notices archive.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Hash)]
 pub struct ListPage {
     /// Index into [`Content::sections`].
     pub section: usize,

@@ -7,7 +7,7 @@
 //! file (on a journalled file system, creating and deleting 30,000 files
 //! costs several times more than rendering them).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
@@ -356,31 +356,26 @@ impl Sink for Pending {
 }
 
 impl Pending {
-    /// Writes everything held into `dir` (each file replaced whole, so a
-    /// reader never sees half of one) and removes `stale` files and
-    /// folders.
+    /// Writes everything held into `dir` and removes `stale` files and
+    /// folders. A file that already holds the bytes is left alone. A page
+    /// is replaced whole (written beside, then renamed), since open
+    /// pages load it again at once; any other file that exists is
+    /// overwritten in place, which costs several times less than making a
+    /// file (the search index's shards: an edit can change hundreds).
     pub fn apply(self, dir: &Path, stale: impl Iterator<Item = PathBuf>) -> Result<(), Error> {
-        let place =
-            |relative: &Path, fill: &dyn Fn(&Path) -> std::io::Result<()>| -> Result<(), Error> {
-                let target = dir.join(relative);
-                if let Some(parent) = target.parent() {
-                    fs::create_dir_all(parent).map_err(write_error(parent))?;
-                }
-                let partial = target.with_extension("partial~");
-                fill(&partial).map_err(write_error(&partial))?;
-                fs::rename(&partial, &target).map_err(write_error(&target))
-            };
-        for step in self.steps.into_inner().unwrap_or_default() {
-            match step {
-                Step::Write(relative, bytes) => place(&relative, &|path| fs::write(path, &bytes))?,
-                Step::Copy(relative, from) => {
-                    if !same_file_content(&from, &dir.join(&relative)) {
-                        place(&relative, &|path| fs::copy(&from, path).map(|_| ()))?;
-                    }
-                }
-                Step::Rename(from, to) => move_folder(&dir.join(from), &dir.join(to))?,
+        let steps = self.steps.into_inner().unwrap_or_default();
+        let mut run: Vec<&Step> = Vec::new();
+        for step in &steps {
+            if let Step::Rename(from, to) = step {
+                // A folder is renamed after what was written into it.
+                write_all(dir, &run)?;
+                run.clear();
+                move_folder(&dir.join(from), &dir.join(to))?;
+            } else {
+                run.push(step);
             }
         }
+        write_all(dir, &run)?;
         for relative in stale {
             let path = dir.join(relative);
             let _ = match path.is_dir() {
@@ -390,6 +385,88 @@ impl Pending {
         }
         Ok(())
     }
+}
+
+/// Carries out writes and copies into `dir`, in parallel: no two of one
+/// build name the same file.
+fn write_all(dir: &Path, steps: &[&Step]) -> Result<(), Error> {
+    use rayon::prelude::*;
+    // Should a file be asked for twice, the last bytes are the ones kept.
+    let mut last: HashMap<&Path, usize> = HashMap::new();
+    for (at, step) in steps.iter().enumerate() {
+        if let Step::Write(relative, _) | Step::Copy(relative, _) = step {
+            last.insert(relative, at);
+        }
+    }
+    let steps: Vec<&Step> = steps
+        .iter()
+        .enumerate()
+        .filter(|(at, step)| match step {
+            Step::Write(relative, _) | Step::Copy(relative, _) => {
+                last.get(relative.as_path()) == Some(at)
+            }
+            Step::Rename(..) => false,
+        })
+        .map(|(_, step)| *step)
+        .collect();
+    steps.par_iter().try_for_each(|step| match step {
+        Step::Write(relative, bytes) => write_into(&dir.join(relative), bytes),
+        Step::Copy(relative, from) => {
+            let target = dir.join(relative);
+            if same_file_content(from, &target) {
+                return Ok(());
+            }
+            replace_whole(&target, &|path| fs::copy(from, path).map(|_| ()))
+        }
+        Step::Rename(..) => Ok(()),
+    })
+}
+
+/// Writes `bytes` to `target` unless it holds them already.
+fn write_into(target: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let page = target.extension().is_some_and(|e| e == "html");
+    if !page {
+        match fs::OpenOptions::new().read(true).write(true).open(target) {
+            Ok(mut file) => return overwrite(&mut file, bytes).map_err(write_error(target)),
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(write_error(target)(e)),
+        }
+    } else if holds(target, bytes) {
+        return Ok(());
+    }
+    replace_whole(target, &|path| fs::write(path, bytes))
+}
+
+/// Makes `file` hold `bytes`, writing only when it does not already:
+/// without truncating first, so that blocks are reused rather than freed
+/// and allocated again.
+fn overwrite(file: &mut fs::File, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    let len = file.metadata()?.len();
+    if len == bytes.len() as u64 {
+        let mut found = Vec::with_capacity(bytes.len());
+        file.read_to_end(&mut found)?;
+        if found == bytes {
+            return Ok(());
+        }
+        file.seek(SeekFrom::Start(0))?;
+    }
+    file.write_all(bytes)?;
+    if len > bytes.len() as u64 {
+        file.set_len(bytes.len() as u64)?;
+    }
+    Ok(())
+}
+
+/// Fills a file beside `target` and renames it over `target`, so that a
+/// reader sees the old file or the new one, never half of one.
+fn replace_whole(target: &Path, fill: &dyn Fn(&Path) -> std::io::Result<()>) -> Result<(), Error> {
+    if let Some(parent) = target.parent() {
+        fs::create_dir_all(parent).map_err(write_error(parent))?;
+    }
+    let partial = target.with_extension("partial~");
+    fill(&partial).map_err(write_error(&partial))?;
+    fs::rename(&partial, target).map_err(write_error(target))
 }
 
 /// A copy is current when it has the source's length and is not older.

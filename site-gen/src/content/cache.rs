@@ -122,6 +122,10 @@ impl DocumentCache {
         }
     }
 
+    pub fn remove(&mut self, file: &Path) {
+        self.entries.remove(file);
+    }
+
     /// Moves `file`'s entry over from the cache it was found in.
     pub fn keep(&mut self, file: PathBuf, from: &mut DocumentCache) {
         if let Some(entry) = from.entries.remove(&file) {

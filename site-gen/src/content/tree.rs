@@ -69,39 +69,53 @@ pub fn load_cached(
     cache: Option<DocumentCache>,
 ) -> (Option<Content>, Vec<Diagnostic>, Option<DocumentCache>) {
     let keep = cache.is_some();
+    let mut phases = crate::timing::Phases::start("content");
     let mut cache = cache.unwrap_or_default();
     let (listing, fresh) = match cache.take_listing() {
         Some(mut listing) => {
-            let fresh = listing.update(content_dir);
+            let (fresh, gone) = listing.update(content_dir);
+            for file in gone {
+                cache.remove(&file);
+            }
             (listing, Some(fresh))
         }
         None => (Listing::walk(content_dir), None),
     };
+    // Every change known: the cache is brought up to date where it is,
+    // rather than each of its documents moved into a new one.
+    let in_place = fresh.is_some();
     let mut diagnostics = listing.problems.clone();
     let mut markdown = Vec::new();
     let mut assets = Vec::new();
     for (file, path) in &listing.files {
         if path.is_markdown() {
-            markdown.push((path.clone(), file.clone()));
+            markdown.push((path, file.as_path()));
         } else {
             assets.push((path.clone(), file.clone()));
         }
     }
+    phases.lap("listed");
     let parsed: Vec<(Result<Document, Diagnostic>, Seen)> = markdown
         .par_iter()
         .map(|(path, file)| {
             if !keep {
-                return (Document::from_file(path.clone(), file), Seen::Untracked);
+                return (
+                    Document::from_file(ContentPath::clone(path), file),
+                    Seen::Untracked,
+                );
             }
             // Every change is known: a file not among them is as it was.
             if let Some(fresh) = &fresh
-                && !fresh.contains(file)
+                && !fresh.contains(*file)
                 && let Some(doc) = cache.get_unchanged(file)
             {
                 return (Ok(doc.clone()), Seen::Reused);
             }
             let Ok(metadata) = std::fs::metadata(file) else {
-                return (Document::from_file(path.clone(), file), Seen::Untracked);
+                return (
+                    Document::from_file(ContentPath::clone(path), file),
+                    Seen::Untracked,
+                );
             };
             if fresh.is_none()
                 && let Some(doc) = cache.get(file, &metadata)
@@ -110,35 +124,41 @@ pub fn load_cached(
             }
             let read_at = std::time::SystemTime::now();
             (
-                Document::from_file(path.clone(), file),
+                Document::from_file(ContentPath::clone(path), file),
                 Seen::Read(metadata, read_at),
             )
         })
         .collect();
+    phases.lap("read");
     let mut documents = Vec::with_capacity(parsed.len());
     let mut unreadable = Vec::new();
-    let mut next_cache = DocumentCache::default();
+    let mut next_cache = match in_place {
+        true => std::mem::take(&mut cache),
+        false => DocumentCache::default(),
+    };
     for ((result, seen), (path, file)) in parsed.into_iter().zip(markdown) {
-        if let Ok(doc) = &result {
-            match seen {
-                Seen::Read(metadata, read_at) => {
-                    next_cache.insert(file, &metadata, read_at, doc.clone())
-                }
-                Seen::Reused => next_cache.keep(file, &mut cache),
-                Seen::Untracked => {}
+        match (&result, seen) {
+            (Ok(doc), Seen::Read(metadata, read_at)) => {
+                next_cache.insert(file.to_owned(), &metadata, read_at, doc.clone())
             }
+            (Ok(_), Seen::Reused) if !in_place => next_cache.keep(file.to_owned(), &mut cache),
+            // Not to be taken for this file's document next time.
+            (Err(_), _) if in_place => next_cache.remove(file),
+            _ => {}
         }
         match result {
             Ok(doc) if doc.meta.draft && !drafts => {}
             Ok(doc) => documents.push(doc),
             Err(d) => {
                 diagnostics.push(d);
-                unreadable.push(path);
+                unreadable.push(path.clone());
             }
         }
     }
+    phases.lap("cached");
     let (content, mut more) = arrange(content_dir, documents, assets);
     diagnostics.append(&mut more);
+    phases.lap("arranged");
     next_cache.set_listing(listing);
     (
         content.map(|c| Content { unreadable, ..c }),
@@ -183,10 +203,11 @@ impl Listing {
     }
 
     /// Looks again at every changed path; returns the files found under
-    /// them, which are to be read again.
-    fn update(&mut self, content_dir: &Path) -> HashSet<PathBuf> {
+    /// them, which are to be read again, and those no longer there.
+    fn update(&mut self, content_dir: &Path) -> (HashSet<PathBuf>, Vec<PathBuf>) {
         let changed = std::mem::take(&mut self.changed);
         let mut fresh = HashSet::new();
+        let mut removed = Vec::new();
         let mut last: Option<&Path> = None;
         // In `Path` order a folder's contents come right after it, so a
         // path inside one just looked at is skipped.
@@ -206,6 +227,7 @@ impl Listing {
                 .collect();
             for file in gone {
                 self.files.remove(&file);
+                removed.push(file);
             }
             self.problems.retain(|d| !d.file.starts_with(root));
             if root.as_path() == content_dir {
@@ -215,7 +237,8 @@ impl Listing {
             }
         }
         self.problems.sort_by(|a, b| a.file.cmp(&b.file));
-        fresh
+        removed.retain(|file| !self.files.contains_key(file));
+        (fresh, removed)
     }
 
     /// Lists what is at and under `start`, noting each file in `found`.

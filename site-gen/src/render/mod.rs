@@ -69,6 +69,39 @@ pub struct Produced {
     pub search: Option<SearchCache>,
     /// The parsed content, kept to be reused by the next build.
     pub reuse: crate::build::Reuse,
+    /// The digests of all that pages show of each other (see
+    /// [`nav_digest`]) and of the site: while both are as they were, a
+    /// page whose own source is unchanged is unchanged, without working
+    /// out its window of the section again.
+    nav: Option<(u64, u64)>,
+    /// Per page, in order, when `nav` is known.
+    pages: Vec<PageState>,
+    /// Per list page, in order: the digest of what it is made from besides
+    /// `nav`, and its digest.
+    lists: Vec<(u64, u64)>,
+}
+
+/// What a page's output and search entry were made from, and their digests.
+#[derive(Clone, Copy)]
+struct PageState {
+    source_digest: u64,
+    page_key: u64,
+    digest: u64,
+    search_key: u64,
+}
+
+/// Everything a page or list shows of other pages and sections: the
+/// links, trails, years, every section's pages and subsections in order,
+/// which section each page is in, and the window's size.
+fn nav_digest(site: &Site, links: &Links) -> u64 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    (&links.pages, &links.sections, &links.trails).hash(&mut hasher);
+    (&links.positions, &links.years).hash(&mut hasher);
+    for node in &site.content.sections {
+        (&node.pages, &node.subsections, node.parent).hash(&mut hasher);
+    }
+    (&site.content.page_section, site.config.lists.window).hash(&mut hasher);
+    hasher.finish()
 }
 
 fn digest(value: impl Hash) -> u64 {
@@ -88,6 +121,9 @@ impl Produced {
     /// the output is taken as it was.
     pub fn forget_output(&mut self) {
         self.page_digests.clear();
+        self.nav = None;
+        self.pages.clear();
+        self.lists.clear();
         self.search = None;
     }
 }
@@ -210,15 +246,70 @@ pub fn write_site(
             }
         }
     }
+    let nav = (nav_digest(site, &links), site_digest);
+    let known = previous
+        .filter(|p| p.nav == Some(nav) && p.pages.len() == content.pages.len())
+        .map(|p| (&p.pages[..], &p.lists[..]));
     let mut pages = Vec::with_capacity(content.pages.len());
     // In chunks: the index takes the pages' terms in document order, and
-    // holds no more than two chunks' at once. A chunk is added on one
-    // thread while the next is rendered on the others, so that adding,
-    // which cannot be split, does not leave the other cores idle.
-    let (maker, mut taker) = match &mut index {
-        Some(run) => {
-            let (maker, taker) = run.parts();
-            (Some(maker), Some(taker))
+    // holds no more than a chunk's at once.
+    for start in (0..content.pages.len()).step_by(PAGE_CHUNK) {
+        let end = (start + PAGE_CHUNK).min(content.pages.len());
+        let chunk: Vec<_> = (start..end)
+            .into_par_iter()
+            .map(|i| {
+                let doc = &content.pages[i];
+                let file = doc.path.output_file();
+                if let Some((known, _)) = known {
+                    let was = known[i];
+                    let same =
+                        was.source_digest == doc.source_digest && was.page_key == site.page_keys[i];
+                    if same
+                        && !index
+                            .as_ref()
+                            .is_some_and(|r| r.needs(sections + i, was.search_key))
+                    {
+                        return Ok((i, file, was, None));
+                    }
+                }
+                let nav = page_nav(site, &links, i);
+                // What the page shows of other pages is all in `nav`, so a
+                // page is rendered again only when its own text, its window
+                // of the section or the site changed.
+                let digest = digest((doc.source_digest, &nav, site_digest));
+                let unchanged = previous.and_then(|p| p.page_digests.get(&file)) == Some(&digest);
+                let names = search_names(&links, content, Some(i), content.page_section[i]);
+                let key = search_index::entry_key(names, site.page_keys[i]);
+                let indexed = index.as_ref().filter(|run| run.needs(sections + i, key));
+                let state = PageState {
+                    source_digest: doc.source_digest,
+                    page_key: site.page_keys[i],
+                    digest,
+                    search_key: key,
+                };
+                if unchanged && indexed.is_none() {
+                    return Ok((i, file, state, None));
+                }
+                let rendered = site.render_page(i);
+                if !unchanged {
+                    write_page(site, &links, i, nav, &rendered, sink)?;
+                }
+                let entry = match indexed {
+                    Some(run) => Some((key, run.entry(sink, sections + i, names, rendered.text)?)),
+                    None => None,
+                };
+                Ok((i, file, state, entry))
+            })
+            .collect();
+        for written in chunk {
+            pages.push(written.map(|(i, file, state, entry)| {
+                if let (Some(run), Some((key, entry))) = (&mut index, entry)
+                    && let Err(problem) = run.add(sections + i, key, entry)
+                {
+                    problems.push(problem);
+                }
+                (file, state)
+            }));
         }
         None => (None, None),
     };
@@ -277,17 +368,42 @@ pub fn write_site(
     }
     phases.lap("pages rendered and indexed");
     problems.extend(write_home(site, &links, sink).err());
-    let lists: Vec<Result<(PathBuf, u64), Diagnostic>> = site
+    let lists: Vec<Result<(PathBuf, u64, u64), Diagnostic>> = site
         .listings
         .par_iter()
-        .map(|list| write_list(site, &links, list, site_digest, previous, sink))
+        .enumerate()
+        .map(|(at, list)| {
+            let source = digest((list, site.content.sections[list.section].doc.source_digest));
+            let known = known.and_then(|(_, lists)| lists.get(at));
+            if let Some(&(was, digest)) = known
+                && was == source
+            {
+                return Ok((list.file(), source, digest));
+            }
+            write_list(site, &links, list, site_digest, previous, sink)
+                .map(|(file, digest)| (file, source, digest))
+        })
         .collect();
-    let mut produced = Produced::default();
-    for written in pages.into_iter().chain(lists) {
+    let mut produced = Produced {
+        nav: Some(nav),
+        ..Produced::default()
+    };
+    for written in pages {
         match written {
-            Ok((file, digest)) => {
+            Ok((file, state)) => {
+                produced.files.insert(file.clone());
+                produced.page_digests.insert(file, state.digest);
+                produced.pages.push(state);
+            }
+            Err(problem) => problems.push(problem),
+        }
+    }
+    for written in lists {
+        match written {
+            Ok((file, source, digest)) => {
                 produced.files.insert(file.clone());
                 produced.page_digests.insert(file, digest);
+                produced.lists.push((source, digest));
             }
             Err(problem) => problems.push(problem),
         }
