@@ -377,11 +377,18 @@ impl Pending {
         }
         write_all(dir, &run)?;
         for relative in stale {
-            let path = dir.join(relative);
+            let path = dir.join(&relative);
             let _ = match path.is_dir() {
-                true => fs::remove_dir_all(path),
-                false => fs::remove_file(path),
+                true => fs::remove_dir_all(&path),
+                false => fs::remove_file(&path),
             };
+            // A page's folder goes with its last file (a removed page, a
+            // renamed folder), as it would from a full build's output.
+            for folder in relative.ancestors().skip(1) {
+                if folder.as_os_str().is_empty() || fs::remove_dir(dir.join(folder)).is_err() {
+                    break;
+                }
+            }
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use site_gen::{BuildOptions, build, build_tracked, rebuild};
+use site_gen::{BuildOptions, build, build_tracked, rebuild, rebuild_changed};
 use tests::site::{FixtureSite, TODAY, snapshot};
 
 fn options(root: &Path, out: &Path) -> BuildOptions {
@@ -215,4 +215,102 @@ fn rebuilds_that_reuse_the_last_parse_and_index_equal_a_full_build() {
     site.remove("content/fees/refunds.md");
     rebuild(&options(site.root(), &live), &mut produced).expect("a removed page rebuilds");
     assert_same_as_full_build(&site, &live);
+}
+
+/// `serve`'s path: the rebuild is told which paths changed (as the file
+/// watcher reports them) and looks at nothing else of the content folder.
+/// Edits, new, renamed and removed pages, a new folder, a renamed folder
+/// and an editor's backup file each give exactly a full build's output;
+/// a heading renamed under another page's link is still reported there.
+#[test]
+fn rebuilds_told_the_changed_paths_equal_a_full_build() {
+    let site = FixtureSite::new("basic");
+    let live = site.scratch().join("live");
+    let opts = options(site.root(), &live);
+    let (_, mut produced) = build_tracked(&opts).expect("the first build");
+    let mut told = |paths: &[&str]| {
+        let paths: Vec<_> = paths.iter().map(|p| site.path(p)).collect();
+        rebuild_changed(&opts, &mut produced, paths.iter().map(|p| p.as_path()))
+    };
+
+    site.edit("content/fees/payment.md", |t| t + "\n新增的一段说明。\n");
+    told(&["content/fees/payment.md"]).expect("an edit");
+    assert!(
+        std::fs::read_to_string(live.join("fees/payment/index.html"))
+            .unwrap()
+            .contains("新增的一段说明")
+    );
+    assert_same_as_full_build(&site, &live);
+
+    let refunds = "---\ntitle: 退费\nweight: 99\n---\n\n## 办理\n\n押金退费正文。\n";
+    site.write("content/fees/refunds.md", refunds);
+    told(&["content/fees/refunds.md"]).expect("an added page");
+    assert!(live.join("fees/refunds/index.html").exists());
+    assert_same_as_full_build(&site, &live);
+
+    site.write("content/fees/refund.md", refunds);
+    site.remove("content/fees/refunds.md");
+    told(&["content/fees/refunds.md", "content/fees/refund.md"]).expect("a renamed page");
+    assert!(!live.join("fees/refunds/index.html").exists());
+    assert!(live.join("fees/refund/index.html").exists());
+    assert_same_as_full_build(&site, &live);
+
+    site.remove("content/fees/refund.md");
+    told(&["content/fees/refund.md"]).expect("a removed page");
+    assert_same_as_full_build(&site, &live);
+
+    // A folder appears at once (moved in): only the folder is reported.
+    site.write(
+        "content/fees/papers/_index.md",
+        "---\ntitle: 表格\n---\n\n缴费用的表格。\n",
+    );
+    site.write("content/fees/papers/form.txt", "表格");
+    site.write(
+        "content/fees/papers/guide.md",
+        "---\ntitle: 表格说明\n---\n\n见[表格](form.txt)。\n",
+    );
+    told(&["content/fees/papers"]).expect("a new folder");
+    assert!(live.join("fees/papers/guide/index.html").exists());
+    assert_same_as_full_build(&site, &live);
+
+    std::fs::rename(
+        site.path("content/fees/papers"),
+        site.path("content/fees/forms2"),
+    )
+    .unwrap();
+    told(&["content/fees/papers", "content/fees/forms2"]).expect("a renamed folder");
+    assert!(!live.join("fees/papers").exists());
+    assert!(live.join("fees/forms2/guide/index.html").exists());
+    assert_same_as_full_build(&site, &live);
+
+    // A backup file wakes no rebuild in `serve`, but is told with the
+    // next change: a full build would copy it too.
+    site.write("content/fees/payment.md~", "旧稿");
+    site.edit("content/fees/invoices.md", |t| t + "\n补充。\n");
+    told(&["content/fees/payment.md~", "content/fees/invoices.md"]).expect("a backup file");
+    assert_same_as_full_build(&site, &live);
+
+    // invoices.md links to payment.md#在哪里缴: renaming that heading
+    // breaks a link in a page that did not change.
+    let before = snapshot(&live);
+    site.edit("content/fees/payment.md", |t| {
+        t.replace("## 在哪里缴", "## 在何处缴")
+    });
+    let err = told(&["content/fees/payment.md"]).expect_err("a broken anchor elsewhere");
+    assert!(
+        err.to_string().contains("invoices.md"),
+        "reported where the link is: {err}"
+    );
+    assert!(snapshot(&live) == before, "a failed rebuild writes nothing");
+    site.edit("content/fees/payment.md", |t| {
+        t.replace("## 在何处缴", "## 在哪里缴")
+    });
+    told(&["content/fees/payment.md"]).expect("the heading back");
+    assert_same_as_full_build(&site, &live);
+
+    // A change to what a link points at, in the file linked from: a page
+    // removed while another links to it.
+    site.remove("content/fees/invoices.md");
+    let err = told(&["content/fees/invoices.md"]).expect_err("a link to a removed page");
+    assert!(err.to_string().contains("invoices.md"), "{err}");
 }

@@ -230,6 +230,12 @@ impl Listing {
                 removed.push(file);
             }
             self.problems.retain(|d| !d.file.starts_with(root));
+            let gone = std::fs::symlink_metadata(root)
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+            if gone {
+                // Removed or renamed away: nothing there to list.
+                continue;
+            }
             if root.as_path() == content_dir {
                 self.walk_from(content_dir, content_dir, &mut fresh);
             } else if walked_to(content_dir, root) {

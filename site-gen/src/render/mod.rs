@@ -74,6 +74,9 @@ pub struct Produced {
     /// page whose own source is unchanged is unchanged, without working
     /// out its window of the section again.
     nav: Option<(u64, u64)>,
+    /// The search page with a stand-in for its index's id, and the digest
+    /// of what it is made from.
+    search_page: Option<(u64, String)>,
     /// Per page, in order, when `nav` is known.
     pages: Vec<PageState>,
     /// Per list page, in order: the digest of what it is made from besides
@@ -250,28 +253,34 @@ pub fn write_site(
     let known = previous
         .filter(|p| p.nav == Some(nav) && p.pages.len() == content.pages.len())
         .map(|p| (&p.pages[..], &p.lists[..]));
-    let mut pages = Vec::with_capacity(content.pages.len());
+    // While nothing pages show of each other changed, a page whose own
+    // source is as it was needs nothing done: found first, so the chunks
+    // below (each a round of the thread pool) hold only pages with work.
+    let mut pages: Vec<Option<Result<(PathBuf, PageState), Diagnostic>>> = content
+        .pages
+        .par_iter()
+        .enumerate()
+        .map(|(i, doc)| {
+            let was = known?.0[i];
+            let same = was.source_digest == doc.source_digest
+                && was.page_key == site.page_keys[i]
+                && !index
+                    .as_ref()
+                    .is_some_and(|r| r.needs(sections + i, was.search_key));
+            same.then(|| Ok((doc.path.output_file(), was)))
+        })
+        .collect();
+    let work: Vec<usize> = (0..content.pages.len())
+        .filter(|&i| pages[i].is_none())
+        .collect();
     // In chunks: the index takes the pages' terms in document order, and
     // holds no more than a chunk's at once.
-    for start in (0..content.pages.len()).step_by(PAGE_CHUNK) {
-        let end = (start + PAGE_CHUNK).min(content.pages.len());
-        let chunk: Vec<_> = (start..end)
-            .into_par_iter()
-            .map(|i| {
+    for chunk in work.chunks(PAGE_CHUNK) {
+        let chunk: Vec<_> = chunk
+            .par_iter()
+            .map(|&i| {
                 let doc = &content.pages[i];
                 let file = doc.path.output_file();
-                if let Some((known, _)) = known {
-                    let was = known[i];
-                    let same =
-                        was.source_digest == doc.source_digest && was.page_key == site.page_keys[i];
-                    if same
-                        && !index
-                            .as_ref()
-                            .is_some_and(|r| r.needs(sections + i, was.search_key))
-                    {
-                        return Ok((i, file, was, None));
-                    }
-                }
                 let nav = page_nav(site, &links, i);
                 // What the page shows of other pages is all in `nav`, so a
                 // page is rendered again only when its own text, its window
@@ -288,21 +297,26 @@ pub fn write_site(
                     search_key: key,
                 };
                 if unchanged && indexed.is_none() {
-                    return Ok((i, file, state, None));
+                    return (i, Ok((file, state, None)));
                 }
                 let rendered = site.render_page(i);
-                if !unchanged {
-                    write_page(site, &links, i, nav, &rendered, sink)?;
+                if !unchanged
+                    && let Err(problem) = write_page(site, &links, i, nav, &rendered, sink)
+                {
+                    return (i, Err(problem));
                 }
                 let entry = match indexed {
-                    Some(run) => Some((key, run.entry(sink, sections + i, names, rendered.text)?)),
+                    Some(run) => match run.entry(sink, sections + i, names, rendered.text) {
+                        Ok(entry) => Some((key, entry)),
+                        Err(problem) => return (i, Err(problem)),
+                    },
                     None => None,
                 };
-                Ok((i, file, state, entry))
+                (i, Ok((file, state, entry)))
             })
             .collect();
-        for written in chunk {
-            pages.push(written.map(|(i, file, state, entry)| {
+        for (i, written) in chunk {
+            pages[i] = Some(written.map(|(file, state, entry)| {
                 if let (Some(run), Some((key, entry))) = (&mut index, entry)
                     && let Err(problem) = run.add(sections + i, key, entry)
                 {
@@ -388,7 +402,7 @@ pub fn write_site(
         nav: Some(nav),
         ..Produced::default()
     };
-    for written in pages {
+    for written in pages.into_iter().flatten() {
         match written {
             Ok((file, state)) => {
                 produced.files.insert(file.clone());
@@ -449,8 +463,17 @@ pub fn write_site(
             let (finished, cache) = run.finish(sink).map_err(|p| Error::Invalid(vec![p]))?;
             finished_cache = cache;
             phases.lap("search index finished");
-            write_search_page(site, &links, &finished.id, sink)
-                .map_err(|p| Error::Invalid(vec![p]))?;
+            let key = digest((
+                nav,
+                site.theme.fingerprint("search.js"),
+                site.forms
+                    .iter()
+                    .map(|f| (&f.title, &f.kind))
+                    .collect::<Vec<_>>(),
+            ));
+            produced.search_page =
+                write_search_page(site, &links, &finished.id, sink, key, previous, tracked)
+                    .map_err(|p| Error::Invalid(vec![p]))?;
             produced.files.insert(search_page());
             phases.lap("search page");
             produced.index_stale = finished.stale;
@@ -805,13 +828,12 @@ fn home_forms(site: &Site) -> Vec<FormLink<'_>> {
         .collect()
 }
 
-/// The search page, which loads the index `id`.
-fn write_search_page(
+/// The search page's HTML, loading the index `id`.
+fn search_page_html(
     site: &Site,
     links: &Links,
     id: &str,
-    sink: &dyn Sink,
-) -> Result<(), Diagnostic> {
+) -> Result<String, templates::TemplateError> {
     let content = &site.content;
     let mut depth = vec![0usize; content.sections.len()];
     let mut sections = Vec::new();
@@ -852,10 +874,50 @@ fn write_search_page(
         },
     };
     let url = format!("{base}{}", crate::search::PAGE_URL);
-    let html = site
-        .theme
-        .render("search.html", &site.site_view.at(&url), &context);
-    emit(sink, &search_page(), html, &site.root.join("themes"))
+    site.theme
+        .render("search.html", &site.site_view.at(&url), &context)
+}
+
+/// Stands for the index's `<id>` in a search page kept for the next
+/// build: hexadecimal, as an id is, so a template treats both alike.
+const ID_PLACEHOLDER: &str = "5e4c4d00e1d0";
+
+/// The search page, which loads the index `id`. Its site map of every
+/// page takes a while to render and changes far less often than the id
+/// (every edit of a text): under `serve` the page is kept with a stand-in
+/// for the id, checked once to give the very same bytes, and used while
+/// the links it lists are as they were.
+fn write_search_page(
+    site: &Site,
+    links: &Links,
+    id: &str,
+    sink: &dyn Sink,
+    key: u64,
+    previous: Option<&Produced>,
+    tracked: bool,
+) -> Result<Option<(u64, String)>, Diagnostic> {
+    let source = site.root.join("themes");
+    let kept = previous
+        .and_then(|p| p.search_page.as_ref())
+        .filter(|(k, _)| *k == key);
+    if let Some((_, held)) = kept {
+        emit(
+            sink,
+            &search_page(),
+            Ok(held.replace(ID_PLACEHOLDER, id)),
+            &source,
+        )?;
+        return Ok(kept.cloned());
+    }
+    let html = search_page_html(site, links, id);
+    let held = match &html {
+        Ok(html) if tracked => search_page_html(site, links, ID_PLACEHOLDER)
+            .ok()
+            .filter(|held| held.replace(ID_PLACEHOLDER, id) == *html),
+        _ => None,
+    };
+    emit(sink, &search_page(), html, &source)?;
+    Ok(held.map(|held| (key, held)))
 }
 
 /// The form pages, and a trial render of the thank-you page so a broken
