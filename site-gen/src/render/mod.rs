@@ -253,6 +253,13 @@ pub fn write_site(
     let known = previous
         .filter(|p| p.nav == Some(nav) && p.pages.len() == content.pages.len())
         .map(|p| (&p.pages[..], &p.lists[..]));
+    let (maker, mut taker) = match &mut index {
+        Some(run) => {
+            let (maker, taker) = run.parts();
+            (Some(maker), Some(taker))
+        }
+        None => (None, None),
+    };
     // While nothing pages show of each other changed, a page whose own
     // source is as it was needs nothing done: found first, so the chunks
     // below (each a round of the thread pool) hold only pages with work.
@@ -264,9 +271,7 @@ pub fn write_site(
             let was = known?.0[i];
             let same = was.source_digest == doc.source_digest
                 && was.page_key == site.page_keys[i]
-                && !index
-                    .as_ref()
-                    .is_some_and(|r| r.needs(sections + i, was.search_key));
+                && !maker.is_some_and(|make| make.needs(sections + i, was.search_key));
             same.then(|| Ok((doc.path.output_file(), was)))
         })
         .collect();
@@ -274,106 +279,67 @@ pub fn write_site(
         .filter(|&i| pages[i].is_none())
         .collect();
     // In chunks: the index takes the pages' terms in document order, and
-    // holds no more than a chunk's at once.
-    for chunk in work.chunks(PAGE_CHUNK) {
-        let chunk: Vec<_> = chunk
-            .par_iter()
-            .map(|&i| {
-                let doc = &content.pages[i];
-                let file = doc.path.output_file();
-                let nav = page_nav(site, &links, i);
-                // What the page shows of other pages is all in `nav`, so a
-                // page is rendered again only when its own text, its window
-                // of the section or the site changed.
-                let digest = digest((doc.source_digest, &nav, site_digest));
-                let unchanged = previous.and_then(|p| p.page_digests.get(&file)) == Some(&digest);
-                let names = search_names(&links, content, Some(i), content.page_section[i]);
-                let key = search_index::entry_key(names, site.page_keys[i]);
-                let indexed = index.as_ref().filter(|run| run.needs(sections + i, key));
-                let state = PageState {
-                    source_digest: doc.source_digest,
-                    page_key: site.page_keys[i],
-                    digest,
-                    search_key: key,
-                };
-                if unchanged && indexed.is_none() {
-                    return (i, Ok((file, state, None)));
-                }
-                let rendered = site.render_page(i);
-                if !unchanged
-                    && let Err(problem) = write_page(site, &links, i, nav, &rendered, sink)
-                {
-                    return (i, Err(problem));
-                }
-                let entry = match indexed {
-                    Some(run) => match run.entry(sink, sections + i, names, rendered.text) {
-                        Ok(entry) => Some((key, entry)),
-                        Err(problem) => return (i, Err(problem)),
-                    },
-                    None => None,
-                };
-                (i, Ok((file, state, entry)))
-            })
-            .collect();
-        for (i, written) in chunk {
-            pages[i] = Some(written.map(|(file, state, entry)| {
-                if let (Some(run), Some((key, entry))) = (&mut index, entry)
-                    && let Err(problem) = run.add(sections + i, key, entry)
-                {
-                    problems.push(problem);
-                }
-                (file, state)
-            }));
-        }
-        None => (None, None),
-    };
-    type Done = (usize, PathBuf, u64, Option<(u64, crate::search::PageEntry)>);
-    let mut rendered_before: Vec<Result<Done, Diagnostic>> = Vec::new();
-    let chunks = (0..content.pages.len()).step_by(PAGE_CHUNK);
-    for start in chunks.map(Some).chain([None]) {
-        let render = || match start {
+    // holds no more than two chunks' at once. A chunk is added on one
+    // thread while the next is rendered on the others, so that adding,
+    // which cannot be split, does not leave the other cores idle.
+    type Done = (
+        usize,
+        Result<(PathBuf, PageState, Option<(u64, crate::search::PageEntry)>), Diagnostic>,
+    );
+    let mut rendered_before: Vec<Done> = Vec::new();
+    for chunk in work.chunks(PAGE_CHUNK).map(Some).chain([None]) {
+        let render = || match chunk {
             None => Vec::new(),
-            Some(start) => (start..(start + PAGE_CHUNK).min(content.pages.len()))
-                .into_par_iter()
-                .map(|i| {
+            Some(chunk) => chunk
+                .par_iter()
+                .map(|&i| {
                     let doc = &content.pages[i];
                     let file = doc.path.output_file();
                     let nav = page_nav(site, &links, i);
-                    // What the page shows of other pages is all in `nav`, so a
-                    // page is rendered again only when its own text, its window
-                    // of the section or the site changed.
+                    // What the page shows of other pages is all in `nav`, so
+                    // a page is rendered again only when its own text, its
+                    // window of the section or the site changed.
                     let digest = digest((doc.source_digest, &nav, site_digest));
                     let unchanged =
                         previous.and_then(|p| p.page_digests.get(&file)) == Some(&digest);
                     let names = search_names(&links, content, Some(i), content.page_section[i]);
                     let key = search_index::entry_key(names, site.page_keys[i]);
                     let indexed = maker.filter(|make| make.needs(sections + i, key));
+                    let state = PageState {
+                        source_digest: doc.source_digest,
+                        page_key: site.page_keys[i],
+                        digest,
+                        search_key: key,
+                    };
                     if unchanged && indexed.is_none() {
-                        return Ok((i, file, digest, None));
+                        return (i, Ok((file, state, None)));
                     }
                     let rendered = site.render_page(i);
-                    if !unchanged {
-                        write_page(site, &links, i, nav, &rendered, sink)?;
+                    if !unchanged
+                        && let Err(problem) = write_page(site, &links, i, nav, &rendered, sink)
+                    {
+                        return (i, Err(problem));
                     }
                     let entry = match indexed {
-                        Some(make) => {
-                            Some((key, make.entry(sink, sections + i, names, rendered.text)?))
-                        }
+                        Some(make) => match make.entry(sink, sections + i, names, rendered.text) {
+                            Ok(entry) => Some((key, entry)),
+                            Err(problem) => return (i, Err(problem)),
+                        },
                         None => None,
                     };
-                    Ok((i, file, digest, entry))
+                    (i, Ok((file, state, entry)))
                 })
                 .collect::<Vec<_>>(),
         };
         let add = || {
-            for written in std::mem::take(&mut rendered_before) {
-                pages.push(written.map(|(i, file, digest, entry)| {
+            for (i, written) in std::mem::take(&mut rendered_before) {
+                pages[i] = Some(written.map(|(file, state, entry)| {
                     if let (Some(take), Some((key, entry))) = (taker.as_deref_mut(), entry)
                         && let Err(problem) = take.add(sections + i, key, entry)
                     {
                         problems.push(problem);
                     }
-                    (file, digest)
+                    (file, state)
                 }));
             }
         };
