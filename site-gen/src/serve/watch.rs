@@ -16,7 +16,9 @@ use crate::serve::{Rebuilder, Reloader};
 /// editor is often several file events.
 const SETTLE: Duration = Duration::from_millis(15);
 
-/// What the watcher saw in one event.
+/// What the watcher saw in one event, or in several gathered since the
+/// last rebuild.
+#[derive(Default)]
 struct Seen {
     paths: Vec<PathBuf>,
     /// Worth a rebuild: not only editors' swap files.
@@ -27,16 +29,7 @@ struct Seen {
     rescan: bool,
 }
 
-/// The changes since the last rebuild, gathered from several events.
-#[derive(Default)]
-struct Batch {
-    paths: Vec<PathBuf>,
-    wakes: bool,
-    desk: bool,
-    rescan: bool,
-}
-
-impl Batch {
+impl Seen {
     fn add(&mut self, seen: Seen) {
         self.paths.extend(seen.paths);
         self.wakes |= seen.wakes;
@@ -125,7 +118,7 @@ impl Watch {
         let receiver = self.receiver;
         std::thread::spawn(move || {
             while let Ok(first) = receiver.recv() {
-                let mut batch = Batch::default();
+                let mut batch = Seen::default();
                 batch.add(first);
                 while !batch.wakes {
                     match receiver.recv() {
