@@ -104,8 +104,10 @@ pub fn build_tracked(options: &BuildOptions) -> Result<(BuildSummary, Produced),
     let mut produced = render::write_site(&site, &staging, None, Some(&mut search))?;
     staging.commit()?;
     produced.search = search;
+    let summary = site.summary(started);
+    reuse.theme = Some(site.theme);
     produced.reuse = reuse;
-    Ok((site.summary(started), produced))
+    Ok((summary, produced))
 }
 
 /// Builds again after an edit, in place: every check is made as in a full
@@ -116,6 +118,7 @@ pub fn build_tracked(options: &BuildOptions) -> Result<(BuildSummary, Produced),
 /// `previous` becomes this build's on success.
 pub fn rebuild(options: &BuildOptions, previous: &mut Produced) -> Result<BuildSummary, Error> {
     previous.reuse.documents.forget_listing();
+    previous.reuse.theme = None;
     rebuild_known(options, previous)
 }
 
@@ -129,10 +132,13 @@ pub fn rebuild_changed<'a>(
     changed: impl IntoIterator<Item = &'a Path>,
 ) -> Result<BuildSummary, Error> {
     let root = site_root(options);
-    previous
+    let only_content = previous
         .reuse
         .documents
         .note_changed(&root, &root.join("content"), changed);
+    if !only_content {
+        previous.reuse.theme = None;
+    }
     rebuild_known(options, previous)
 }
 
@@ -167,7 +173,9 @@ fn rebuild_known(options: &BuildOptions, previous: &mut Produced) -> Result<Buil
     produced.search = search;
     produced.reuse = std::mem::take(&mut previous.reuse);
     *previous = produced;
-    Ok(site.summary(started))
+    let summary = site.summary(started);
+    previous.reuse.theme = Some(site.theme);
+    Ok(summary)
 }
 
 /// What a build keeps of its content for the next under `serve`: the
@@ -177,6 +185,9 @@ pub struct Reuse {
     documents: content::DocumentCache,
     outlines: HashMap<PathBuf, (u64, Arc<Outline>)>,
     checked: Checked,
+    /// The last good build's theme, while only `content/` has changed
+    /// since: parsing the templates again is a tenth of a rebuild.
+    theme: Option<Theme>,
 }
 
 /// What a build's checks found, kept by `serve` for the next: a document
@@ -250,6 +261,12 @@ pub struct Site {
     pub today: NaiveDate,
     /// Where pages and forms use which fact of `estate.yaml`.
     pub fact_uses: Vec<config::FactUse>,
+    /// Per page, whether its body was let go once outlined, to be read
+    /// again from its file when the page is rendered. A one-off build does
+    /// so (not `serve`, which keeps every body for the next rebuild): held
+    /// from load to render, the bodies were nearly half of a 10,000-page
+    /// build's peak memory. The notices feed's pages keep theirs.
+    released: Vec<bool>,
     /// The git history of `content/`, when `history.git` is on and it
     /// could be read.
     pub history: Option<History>,
@@ -284,7 +301,8 @@ impl Site {
         }
         phases.lap("configuration");
         let mut problems = Vec::new();
-        let theme = match Theme::load(root, &config.theme) {
+        let kept = reuse.as_deref_mut().and_then(|r| r.theme.take());
+        let theme = match kept.map_or_else(|| Theme::load(root, &config.theme), Ok) {
             Ok(theme) => Some(theme),
             Err(e) => {
                 problems.push(theme_diagnostic(root, &config.theme, e));
@@ -344,12 +362,11 @@ impl Site {
         };
         let section_html: Vec<Rendered> = content
             .sections
-            .par_iter_mut()
+            .par_iter()
             .map(|s| {
-                let doc = &mut s.doc;
-                let body = markdown::without_nul(doc.body.to_string());
+                let doc = &s.doc;
                 let from = &doc.path;
-                let mut rendered = markdown::render(&body, doc.body_line, reserved, &|dest| {
+                let mut rendered = markdown::render(&doc.body, doc.body_line, reserved, &|dest| {
                     links::rewrite(from, dest, &base_path)
                 });
                 supersedes(doc, &mut rendered.links);
@@ -366,14 +383,18 @@ impl Site {
         // next build), and with the `supersedes` link (what is checked).
         let made: Vec<(u64, Arc<Outline>, Arc<Outline>)> = content
             .pages
-            .par_iter_mut()
+            .par_iter()
             .map(|doc| {
-                if doc.body.contains('\0') {
-                    doc.body = markdown::without_nul(doc.body.to_string()).into();
-                }
+                // The file's digest stands for its body unless facts were
+                // filled in: hashing every body was a tenth of a rebuild.
                 let key = {
                     let mut hasher = rustc_hash::FxHasher::default();
-                    (&doc.body, doc.body_line, reserved_digest).hash(&mut hasher);
+                    if doc.has_placeholders {
+                        doc.body.hash(&mut hasher);
+                    } else {
+                        doc.source_digest.hash(&mut hasher);
+                    }
+                    (doc.body_line, reserved_digest).hash(&mut hasher);
                     hasher.finish()
                 };
                 let body_outline = match outlines.and_then(|o| o.get(&doc.file)) {
@@ -405,6 +426,10 @@ impl Site {
         site_view.live_reload = options.live_reload;
         let listings = listing::list_pages(&content, config.lists.page_size);
         site_view.feeds = render::feeds::links(&config, &content);
+        let released = match reuse {
+            Some(_) => Vec::new(),
+            None => release_bodies(&mut content),
+        };
         let site = Site {
             root: root.clone(),
             listings,
@@ -421,6 +446,7 @@ impl Site {
                 .unwrap_or_else(|| chrono::Local::now().date_naive()),
             fact_uses,
             history,
+            released,
         };
         phases.lap("lists and feeds");
         problems.extend(site.validate(&forms_dir, reuse.map(|r| &mut r.checked)));
@@ -457,16 +483,26 @@ impl Site {
         sections.chain(pages)
     }
 
-    /// Page `i`'s body as HTML, with its text for search.
-    pub fn render_page(&self, i: usize) -> Rendered {
+    /// Page `i`'s body as HTML, with its text for search; an error only
+    /// when its body was let go (see `released`) and the file changed.
+    pub fn render_page(&self, i: usize) -> Result<Rendered, Diagnostic> {
         let doc = &self.content.pages[i];
+        let body: Arc<str> = if self.released.get(i).copied().unwrap_or(false) {
+            let read = doc.read_body_again()?;
+            match doc.has_placeholders {
+                true => facts::filled(&self.config.facts, &read).into(),
+                false => read,
+            }
+        } else {
+            Arc::clone(&doc.body)
+        };
         let base_path = self.config.base_path();
-        markdown::render(
-            &doc.body,
+        Ok(markdown::render(
+            &body,
             doc.body_line,
             self.theme.element_ids(),
             &|dest| links::rewrite(&doc.path, dest, base_path),
-        )
+        ))
     }
 
     /// Files written besides the pages.
@@ -738,12 +774,33 @@ fn read_history(content_dir: &Path) -> Option<History> {
     }
 }
 
+/// Lets go of every page's body but those the notices feed renders too;
+/// says which.
+fn release_bodies(content: &mut Content) -> Vec<bool> {
+    let kept: std::collections::HashSet<usize> = render::feeds::notice_pages(content)
+        .iter()
+        .copied()
+        .collect();
+    content
+        .pages
+        .iter_mut()
+        .enumerate()
+        .map(|(i, doc)| {
+            let release = !kept.contains(&i);
+            if release {
+                doc.body = Arc::from("");
+            }
+            release
+        })
+        .collect()
+}
+
 /// A page without `updated` takes the day of its last commit; a new
 /// commit changes what the page shows, so it counts as a change of the
 /// page for rebuilds.
 fn dated_by_history(doc: &mut content::Document, history: &History) {
     if doc.meta.updated.is_none() {
-        doc.meta.updated = history.last_changed(&doc.path);
+        Arc::make_mut(&mut doc.meta).updated = history.last_changed(&doc.path);
     }
     let revisions: Vec<_> = history.revisions(&doc.path).collect();
     doc.source_digest ^= {

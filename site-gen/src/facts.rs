@@ -21,6 +21,11 @@ pub fn html(fact: &Fact) -> String {
     }
 }
 
+/// `body` with its facts filled in, as [`expand_document`] fills them.
+pub fn filled(facts: &Facts, body: &str) -> String {
+    facts.expand(body, &html).text
+}
+
 /// Fills in the facts of `doc`'s body and checks its `call:` keys; says
 /// where it used which fact.
 pub fn expand_document(
@@ -29,7 +34,7 @@ pub fn expand_document(
     uses: &mut Vec<FactUse>,
 ) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
-    if doc.body.contains("{{") {
+    if doc.has_placeholders {
         let expanded = facts.expand(&doc.body, &html);
         for unknown in &expanded.unknown {
             problems.push(

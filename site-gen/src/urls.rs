@@ -3,6 +3,7 @@
 //! be rewritten without loading the page it points to.
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
@@ -25,8 +26,11 @@ pub const SECTION_INDEX: &str = "_index.md";
 /// A content-relative path made only of plain names: no `..`, no root, no
 /// prefix. Every output path is built from one, so nothing is ever written
 /// outside the output folder.
+///
+/// Shared, so the many copies a build makes (documents reused under
+/// `serve`, links, listings) cost no allocation.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ContentPath(Vec<String>);
+pub struct ContentPath(Arc<[String]>);
 
 impl ContentPath {
     /// Accepts a path relative to `content/`; `None` when any component is
@@ -40,11 +44,11 @@ impl ContentPath {
                 _ => return None,
             }
         }
-        Some(ContentPath(parts))
+        Some(ContentPath(parts.into()))
     }
 
     pub fn from_parts(parts: Vec<String>) -> ContentPath {
-        ContentPath(parts)
+        ContentPath(parts.into())
     }
 
     pub fn parts(&self) -> &[String] {
@@ -126,7 +130,7 @@ pub fn resolve_relative(from: &ContentPath, target: &str) -> Option<ContentPath>
             name => parts.push(name.to_owned()),
         }
     }
-    Some(ContentPath(parts))
+    Some(ContentPath(parts.into()))
 }
 
 #[cfg(test)]

@@ -242,6 +242,24 @@ fn rebuilds_told_the_changed_paths_equal_a_full_build() {
     );
     assert_same_as_full_build(&site, &live);
 
+    // A template changed: content-only rebuilds keep the theme, this one
+    // must not, nor may the content edit after it bring the old one back.
+    site.edit("themes/default/templates/base.html", |t| {
+        t.replace(
+            "<footer class=\"site-footer\">",
+            "<footer class=\"site-footer\" data-edited>",
+        )
+    });
+    told(&["themes/default/templates/base.html"]).expect("a template edit");
+    site.edit("content/fees/payment.md", |t| t + "\n再补充一段。\n");
+    told(&["content/fees/payment.md"]).expect("an edit after the template's");
+    assert!(
+        std::fs::read_to_string(live.join("fees/payment/index.html"))
+            .unwrap()
+            .contains("data-edited")
+    );
+    assert_same_as_full_build(&site, &live);
+
     let refunds = "---\ntitle: 退费\nweight: 99\n---\n\n## 办理\n\n押金退费正文。\n";
     site.write("content/fees/refunds.md", refunds);
     told(&["content/fees/refunds.md"]).expect("an added page");

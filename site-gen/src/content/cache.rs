@@ -85,16 +85,14 @@ impl DocumentCache {
     /// them: files or folders, created, changed, renamed or removed).
     /// Paths outside `content_dir` but inside `root` are not content and
     /// are passed over; one that is neither, or that cannot be placed,
-    /// makes the next load walk everything.
+    /// makes the next load walk everything. Returns whether every path
+    /// was inside `content_dir`, so nothing else a build reads changed.
     pub fn note_changed<'a>(
         &mut self,
         root: &Path,
         content_dir: &Path,
         paths: impl IntoIterator<Item = &'a Path>,
-    ) {
-        let Some(listing) = &mut self.listing else {
-            return;
-        };
+    ) -> bool {
         // A watcher may report paths absolute or as they were given, and
         // through the links the folders' names resolve through.
         let spellings = |dir: &Path| {
@@ -104,22 +102,31 @@ impl DocumentCache {
         };
         let contents = spellings(content_dir);
         let roots = spellings(root);
+        let mut only_content = true;
         for path in paths {
             let absolute = crate::output::absolute(path);
             let inside = contents
                 .iter()
                 .find_map(|c| path.strip_prefix(c).or(absolute.strip_prefix(c)).ok());
             match inside {
-                Some(relative) => listing.changed(content_dir.join(relative)),
+                Some(relative) => {
+                    if let Some(listing) = &mut self.listing {
+                        listing.changed(content_dir.join(relative));
+                    }
+                }
                 None if roots
                     .iter()
-                    .any(|r| path.starts_with(r) || absolute.starts_with(r)) => {}
+                    .any(|r| path.starts_with(r) || absolute.starts_with(r)) =>
+                {
+                    only_content = false;
+                }
                 None => {
                     self.listing = None;
-                    return;
+                    only_content = false;
                 }
             }
         }
+        only_content
     }
 
     pub fn remove(&mut self, file: &Path) {

@@ -5,5 +5,5 @@ mod render;
 mod slug;
 
 pub use outline::{OutlineProblem, TocEntry, outline_problems, table_of_contents};
-pub use render::{Heading, LinkRef, Outline, Rendered, outline, render, without_nul};
+pub use render::{Heading, LinkRef, Outline, Rendered, outline, render};
 pub use slug::HeadingIds;

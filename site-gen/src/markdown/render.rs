@@ -45,16 +45,6 @@ fn options() -> Options {
         | Options::ENABLE_TASKLISTS
 }
 
-/// `body` with each NUL replaced by U+FFFD, as CommonMark requires
-/// (pulldown-cmark passes NUL through to the HTML).
-pub fn without_nul(body: String) -> String {
-    if body.contains('\0') {
-        body.replace('\0', "\u{FFFD}")
-    } else {
-        body
-    }
-}
-
 /// Renders `body`, whose first line is line `first_line` of its file.
 /// `rewrite` gives the address a link or image should point to instead of
 /// what was written (`None` keeps it).
@@ -221,13 +211,6 @@ mod tests {
 
     fn plain(body: &str) -> Rendered {
         render(body, 1, &BTreeSet::new(), &|_| None)
-    }
-
-    #[test]
-    fn nul_becomes_the_replacement_character() {
-        let r = plain(&without_nul("a\0b `c\0d`\n".to_owned()));
-        assert!(!r.html.contains('\0'), "{:?}", r.html);
-        assert!(r.html.contains("a\u{FFFD}b"), "{}", r.html);
     }
 
     #[test]

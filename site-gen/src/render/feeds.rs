@@ -96,16 +96,22 @@ fn feed(site: &Site, spec: FeedSpec) -> String {
     feed.to_string()
 }
 
+/// The pages of the notices feed, newest first: those it renders.
+pub fn notice_pages(content: &crate::content::Content) -> &[usize] {
+    match content.sections.iter().find(|s| s.is_notices()) {
+        Some(section) => &section.pages[..section.pages.len().min(MAX_ENTRIES)],
+        None => &[],
+    }
+}
+
 /// The notices, newest first.
 pub fn notices(site: &Site) -> Option<String> {
     let content = &site.content;
     let section = content.sections.iter().position(|s| s.is_notices())?;
     let base = &site.config.base_url;
     let tz = offset(site);
-    let entries = content.sections[section]
-        .pages
+    let entries = notice_pages(content)
         .iter()
-        .take(MAX_ENTRIES)
         .filter_map(|&i| {
             let doc = &content.pages[i];
             let url = format!("{base}{}", doc.path.url());
@@ -116,7 +122,9 @@ pub fn notices(site: &Site) -> Option<String> {
                 updated: at_midnight(day, tz),
                 published: doc.meta.date.map(|d| at_midnight(d, tz)),
                 summary: doc.meta.summary.clone().map(Text::plain),
-                content: Some(html_text(site.render_page(i).html)),
+                // Its body is kept for this (`Site::released`), so it is
+                // not read again and cannot fail.
+                content: Some(html_text(site.render_page(i).ok()?.html)),
                 links: vec![link(url, "alternate", Some("text/html"))],
                 ..Entry::default()
             })

@@ -314,7 +314,10 @@ pub fn write_site(
                     if unchanged && indexed.is_none() {
                         return (i, Ok((file, state, None)));
                     }
-                    let rendered = site.render_page(i);
+                    let rendered = match site.render_page(i) {
+                        Ok(rendered) => rendered,
+                        Err(problem) => return (i, Err(problem)),
+                    };
                     if !unchanged
                         && let Err(problem) = write_page(site, &links, i, nav, &rendered, sink)
                     {

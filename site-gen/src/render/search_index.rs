@@ -191,6 +191,7 @@ impl IndexRun {
             mut take,
             synonyms,
         } = self;
+        let mut phases = crate::timing::Phases::start("search index");
         let before: Vec<String> = match take.changed {
             Some(_) => take.index.file_names().map(str::to_owned).collect(),
             None => Vec::new(),
@@ -206,6 +207,7 @@ impl IndexRun {
                 *slot = key;
             }
         }
+        phases.lap("pages replaced");
         let dir = make.dir.clone();
         let id = take
             .index

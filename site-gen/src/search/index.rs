@@ -32,6 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::fold::FoldTable;
@@ -53,6 +54,8 @@ const SHARD_STEP: usize = 32;
 /// What a posting counts for when the shards are sized: above the about
 /// two bytes it takes, so that a common term shares its shard with less.
 const POSTING_BYTES: usize = 3;
+/// Shards encoded at once by [`Index::write`]: about a megabyte.
+const SHARDS_AT_ONCE: usize = 256;
 /// The highest impact: six bits, beside the two of the fields.
 pub const IMPACT_MAX: u8 = 63;
 
@@ -118,14 +121,16 @@ pub fn shard_hash(term: &str) -> u32 {
     hash
 }
 
-/// FNV-1a, 64 bits, over a file's name and bytes.
+/// A digest of a file's name and bytes, for the index's `<id>`: the same
+/// in every run (FxHash has no random seed), and eight bytes a step, as
+/// every page file and changed shard goes through it.
 fn file_digest(name: &str, bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in name.bytes().chain(bytes.iter().copied()) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
+    use std::hash::Hasher;
+    let mut hasher = rustc_hash::FxHasher::default();
+    hasher.write(name.as_bytes());
+    hasher.write_u8(0xff);
+    hasher.write(bytes);
+    hasher.finish()
 }
 
 /// Everything the index needs of one page, made from its text alone (so
@@ -394,11 +399,14 @@ impl Index {
         let touched: HashSet<u32> = old.keys().chain(new.keys()).copied().collect();
         for id in touched {
             let (before, after) = (old.get(&id).copied(), new.get(&id).copied());
-            if before == after && same_length {
+            if before != after {
+                let list = &mut self.lists[id as usize].1;
+                *list = list.replacing(number, after);
+            } else if same_length {
                 continue;
             }
-            let list = &mut self.lists[id as usize].1;
-            *list = list.replacing(number, after);
+            // A new length step changes this page's impact in the term's
+            // list, though its posting is as it was.
             self.dirty.insert(id);
         }
         let mut ids: Vec<(u32, Raw)> = new.into_iter().collect();
@@ -458,7 +466,9 @@ impl Index {
         synonyms: &[Vec<String>],
         emit: &mut Emit<'_, E>,
     ) -> Result<String, E> {
+        let mut phases = crate::timing::Phases::start("search index");
         let layout = self.layout();
+        phases.lap("layout");
         let mut dirty: BTreeSet<(usize, usize)> = BTreeSet::new();
         if self.layout != Some(layout) {
             let mut members = [
@@ -497,43 +507,33 @@ impl Index {
         self.dirty.clear();
         self.layout = Some(layout);
 
+        phases.lap("shards chosen");
         let norms: Vec<f64> = self
             .lengths
             .iter()
             .map(|&l| K1 * (1.0 - B + B * stepped(l) / layout.avg_len.max(1.0)))
             .collect();
-        for (kind, k) in dirty {
-            let mut terms: Vec<(String, &Postings)> = self.members[kind][k]
-                .iter()
-                .map(|&id| &self.lists[id as usize])
-                .filter(|(_, list)| !list.is_empty())
-                .map(|(key, list)| (key.text(), list))
+        // Encoded in parallel, a batch at a time: an edit that moves a
+        // page's length into the next step rewrites every shard its terms
+        // are in, and a batch bounds what is held before it is emitted.
+        let dirty: Vec<(usize, usize)> = dirty.into_iter().collect();
+        for batch in dirty.chunks(SHARDS_AT_ONCE) {
+            let encoded: Vec<(String, Vec<u8>, u64)> = batch
+                .par_iter()
+                .map(|&(kind, k)| {
+                    let name = format!("{}/{k}.bin", ["t", "u"][kind]);
+                    let bytes = self.encode_shard(&self.members[kind][k], &norms);
+                    let digest = file_digest(&name, &bytes);
+                    (name, bytes, digest)
+                })
                 .collect();
-            terms.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut out = Vec::new();
-            let mut bytes = Vec::new();
-            for (term, list) in terms {
-                varint(&mut out, term.len() as u32);
-                out.extend_from_slice(term.as_bytes());
-                varint(&mut out, list.count());
-                let mut last = 0;
-                bytes.clear();
-                for (i, p) in list.iter().enumerate() {
-                    varint(&mut out, if i == 0 { p.doc } else { p.doc - last });
-                    last = p.doc;
-                    let weighted = f64::from(p.weight);
-                    let norm = norms.get(p.doc as usize).copied().unwrap_or(K1);
-                    let impact = weighted * (K1 + 1.0) / (weighted + norm) / (K1 + 1.0);
-                    let level = (impact * f64::from(IMPACT_MAX)).ceil().clamp(1.0, 63.0) as u8;
-                    bytes.push((p.fields & 3) << 6 | level);
-                }
-                out.extend_from_slice(&bytes);
+            for (name, bytes, digest) in encoded {
+                emit(&name, &bytes)?;
+                self.files.insert(name, digest);
             }
-            let name = format!("{}/{k}.bin", ["t", "u"][kind]);
-            emit(&name, &out)?;
-            self.files.insert(name.clone(), file_digest(&name, &out));
         }
 
+        phases.lap("shards encoded");
         if !self.files.contains_key("meta.json") {
             for (first, phrases) in fold.phrases_by_start() {
                 let name = format!("p/{:x}.json", u32::from(first));
@@ -547,7 +547,40 @@ impl Index {
         emit("meta.json", &bytes)?;
         self.files
             .insert("meta.json".to_owned(), file_digest("meta.json", &bytes));
+        phases.lap("meta");
         Ok(self.id())
+    }
+
+    /// One shard's bytes: its terms sorted, each with its postings' gaps
+    /// and then their bytes (see the module's comment).
+    fn encode_shard(&self, members: &[u32], norms: &[f64]) -> Vec<u8> {
+        let mut terms: Vec<(String, &Postings)> = members
+            .iter()
+            .map(|&id| &self.lists[id as usize])
+            .filter(|(_, list)| !list.is_empty())
+            .map(|(key, list)| (key.text(), list))
+            .collect();
+        terms.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out = Vec::new();
+        let mut bytes = Vec::new();
+        for (term, list) in terms {
+            varint(&mut out, term.len() as u32);
+            out.extend_from_slice(term.as_bytes());
+            varint(&mut out, list.count());
+            let mut last = 0;
+            bytes.clear();
+            for (i, p) in list.iter().enumerate() {
+                varint(&mut out, if i == 0 { p.doc } else { p.doc - last });
+                last = p.doc;
+                let weighted = f64::from(p.weight);
+                let norm = norms.get(p.doc as usize).copied().unwrap_or(K1);
+                let impact = weighted * (K1 + 1.0) / (weighted + norm) / (K1 + 1.0);
+                let level = (impact * f64::from(IMPACT_MAX)).ceil().clamp(1.0, 63.0) as u8;
+                bytes.push((p.fields & 3) << 6 | level);
+            }
+            out.extend_from_slice(&bytes);
+        }
+        out
     }
 
     fn meta<'s>(&self, fold: &FoldTable, synonyms: &'s [Vec<String>], layout: &Layout) -> Meta<'s> {
