@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::content::front_matter::{FrontMatter, body_at, split};
+use crate::content::front_matter::{FrontMatter, split};
 use crate::diagnostics::Diagnostic;
 use crate::urls::ContentPath;
 
@@ -25,6 +25,8 @@ pub struct Document {
     /// A digest of the file's text as read (`source_digest` also covers
     /// the page's history, where the build reads it).
     read_digest: u64,
+    /// Where the body starts in the file's bytes, for reading it again.
+    body_start: usize,
     /// The body as read has a `{{ … }}` for facts to fill in. Found once
     /// at parse, not by every rebuild under `serve` scanning every body.
     pub has_placeholders: bool,
@@ -40,6 +42,8 @@ impl Document {
         Ok(Document {
             source_digest: digest,
             read_digest: digest,
+            // The body is the end of the text, after the front matter.
+            body_start: text.len() - parts.body.len(),
             has_placeholders: body.contains("{{"),
             body,
             body_line: parts.body_line,
@@ -66,7 +70,9 @@ impl Document {
         if text_digest(text) != self.read_digest {
             return Err(changed());
         }
-        Ok(normalised(body_at(text, self.body_line)))
+        text.get(self.body_start..)
+            .map(normalised)
+            .ok_or_else(changed)
     }
 
     /// The line a front-matter key is written on.

@@ -58,19 +58,6 @@ pub struct Split<'a> {
 const FENCE: &str = "---";
 
 /// Splits `text` into front matter and body and parses the front matter.
-/// The body of a file [`split`] found starting on line `body_line`: what
-/// follows its first `body_line - 1` lines. For reading a body again
-/// without parsing its front matter again.
-pub fn body_at(text: &str, body_line: usize) -> &str {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let skipped: usize = text
-        .split_inclusive('\n')
-        .take(body_line.saturating_sub(1))
-        .map(str::len)
-        .sum();
-    &text[skipped..]
-}
-
 pub fn split<'a>(file: &Path, text: &'a str) -> Result<Split<'a>, Diagnostic> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.split_inclusive('\n');
