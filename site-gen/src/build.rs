@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use config::Config;
 use forms::FormSet;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -379,12 +379,23 @@ impl Site {
             hasher.finish()
         };
         let outlines = reuse.as_deref().map(|r| &r.outlines);
+        // A one-off build lets go of each page's body as soon as it is
+        // outlined (it is read again to render), so that the next pages'
+        // outlines take the memory it held; the notices feed's pages keep
+        // theirs.
+        let keep_bodies: Option<HashSet<usize>> = reuse.is_none().then(|| {
+            render::feeds::notice_pages(&content)
+                .iter()
+                .copied()
+                .collect()
+        });
         // Each page's outline as its body gives it (what is kept for the
         // next build), and with the `supersedes` link (what is checked).
         let made: Vec<(u64, Arc<Outline>, Arc<Outline>)> = content
             .pages
-            .par_iter()
-            .map(|doc| {
+            .par_iter_mut()
+            .enumerate()
+            .map(|(i, doc)| {
                 // The file's digest stands for its body unless facts were
                 // filled in: hashing every body was a tenth of a rebuild.
                 let key = {
@@ -404,6 +415,9 @@ impl Site {
                 let mut outline = Arc::clone(&body_outline);
                 if render::lifecycle::supersedes_link(doc).is_some() {
                     supersedes(doc, &mut Arc::make_mut(&mut outline).links);
+                }
+                if keep_bodies.as_ref().is_some_and(|kept| !kept.contains(&i)) {
+                    doc.body = Arc::from("");
                 }
                 (key, body_outline, outline)
             })
@@ -426,9 +440,11 @@ impl Site {
         site_view.live_reload = options.live_reload;
         let listings = listing::list_pages(&content, config.lists.page_size);
         site_view.feeds = render::feeds::links(&config, &content);
-        let released = match reuse {
-            Some(_) => Vec::new(),
-            None => release_bodies(&mut content),
+        let released = match &keep_bodies {
+            Some(kept) => (0..content.pages.len())
+                .map(|i| !kept.contains(&i))
+                .collect(),
+            None => Vec::new(),
         };
         let site = Site {
             root: root.clone(),
@@ -772,27 +788,6 @@ fn read_history(content_dir: &Path) -> Option<History> {
             None
         }
     }
-}
-
-/// Lets go of every page's body but those the notices feed renders too;
-/// says which.
-fn release_bodies(content: &mut Content) -> Vec<bool> {
-    let kept: std::collections::HashSet<usize> = render::feeds::notice_pages(content)
-        .iter()
-        .copied()
-        .collect();
-    content
-        .pages
-        .iter_mut()
-        .enumerate()
-        .map(|(i, doc)| {
-            let release = !kept.contains(&i);
-            if release {
-                doc.body = Arc::from("");
-            }
-            release
-        })
-        .collect()
 }
 
 /// A page without `updated` takes the day of its last commit; a new

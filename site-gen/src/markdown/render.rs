@@ -60,7 +60,10 @@ pub fn render(
 
 /// The headings and links of `body`, as [`render`] finds them.
 pub fn outline(body: &str, first_line: usize, reserved: &BTreeSet<String>) -> Outline {
-    let rendered = pass(body, first_line, reserved, &|_| None, false);
+    let mut rendered = pass(body, first_line, reserved, &|_| None, false);
+    // Kept for every page until the build ends: no spare capacity.
+    rendered.headings.shrink_to_fit();
+    rendered.links.shrink_to_fit();
     Outline {
         headings: rendered.headings,
         links: rendered.links,
