@@ -183,7 +183,7 @@ fn rebuild_known(options: &BuildOptions, previous: &mut Produced) -> Result<Buil
 #[derive(Default)]
 pub struct Reuse {
     documents: content::DocumentCache,
-    outlines: HashMap<PathBuf, (u64, Arc<Outline>)>,
+    outlines: rustc_hash::FxHashMap<PathBuf, (u64, Arc<Outline>)>,
     checked: Checked,
     /// The last good build's theme, while only `content/` has changed
     /// since: parsing the templates again is a tenth of a rebuild.

@@ -65,7 +65,7 @@ pub struct Staging {
     /// write are removed before the swap.
     recycled: bool,
     /// Every file this build wrote or found already written, when recycled.
-    written: Mutex<HashSet<PathBuf>>,
+    written: Mutex<rustc_hash::FxHashSet<PathBuf>>,
     committed: bool,
 }
 
@@ -132,7 +132,7 @@ impl Staging {
             dir,
             old,
             recycled,
-            written: Mutex::new(HashSet::new()),
+            written: Mutex::new(Default::default()),
             committed: false,
         };
         staging.write(

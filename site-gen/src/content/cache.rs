@@ -7,7 +7,7 @@
 //! the same tick as the read would leave both the same (git's "racily
 //! clean" entries). Such a file is read again, at the cost of one file.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -34,7 +34,7 @@ struct Entry {
 /// facts or history to them).
 #[derive(Debug, Clone, Default)]
 pub struct DocumentCache {
-    entries: HashMap<PathBuf, Entry>,
+    entries: FxHashMap<PathBuf, Entry>,
     /// The last load's listing of the content folder, kept only while
     /// every change since is known (told by `serve`'s file watcher).
     listing: Option<Listing>,

@@ -10,11 +10,11 @@ pub mod updates;
 mod views;
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 pub use views::*;
 
@@ -57,9 +57,9 @@ struct Links {
 #[derive(Default)]
 pub struct Produced {
     /// Output file of each page → the digest of all its page depended on.
-    page_digests: HashMap<PathBuf, u64>,
+    page_digests: FxHashMap<PathBuf, u64>,
     /// Every file the build produced, but those of the search index.
-    pub files: HashSet<PathBuf>,
+    pub files: FxHashSet<PathBuf>,
     /// The search index's folder.
     pub index_dir: Option<PathBuf>,
     /// What the last build's index had and this one's has not: files, or

@@ -20,7 +20,7 @@
 //! in a heading (2); the impact is the BM25 term-frequency part (title ×4,
 //! headings ×2, body ×1; k1 1.2, b 0.75, the page's length in steps of
 //! about 9 % and the average page length rounded to a whole character)
-//! scaled to 1–63. The gaps and the bytes are kept apart, and the fields
+//! scaled to 1–63: [`super::impact`]. The gaps and the bytes are kept apart, and the fields
 //! share the impact's byte, because gzip then packs a common term's list
 //! into a third fewer bytes than gap-impact-fields triples: a
 //! cold query's transfer is mostly these lists. The query side multiplies
@@ -36,12 +36,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::fold::FoldTable;
+use super::impact::{IMPACT_MAX, Impacts, stepped};
 use super::postings::{Postings, Raw, read_varint, varint};
 use super::tokens::{Token, is_cjk, tokens};
 use super::{SearchDoc, SearchError};
 
-const K1: f64 = 1.2;
-const B: f64 = 0.75;
 const TITLE_WEIGHT: u32 = 4;
 const HEADING_WEIGHT: u32 = 2;
 pub const FIELD_TITLE: u8 = 1;
@@ -56,8 +55,6 @@ const SHARD_STEP: usize = 32;
 const POSTING_BYTES: usize = 3;
 /// Shards encoded at once by [`Index::write`]: about a megabyte.
 const SHARDS_AT_ONCE: usize = 256;
-/// The highest impact: six bits, beside the two of the fields.
-pub const IMPACT_MAX: u8 = 63;
 
 /// A term without borrowing the text it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -215,19 +212,6 @@ pub fn page_entry(doc: &SearchDoc, fold: &FoldTable) -> Result<PageEntry, Search
         length: u32::try_from(length).map_err(|_| SearchError::TooLarge("characters in a page"))?,
         file: serde_json::to_vec(&file)?,
     })
-}
-
-/// Steps per doubling of a page's length.
-const LENGTH_STEPS: f64 = 8.0;
-
-/// A page's length as the weights count it: in steps of about 9 %, so
-/// that a small edit seldom changes the weight of the page's other terms
-/// (which would rewrite every shard they are in).
-fn stepped(length: u32) -> f64 {
-    if length == 0 {
-        return 0.0;
-    }
-    ((f64::from(length).log2() * LENGTH_STEPS).round() / LENGTH_STEPS).exp2()
 }
 
 /// What decides where each term goes and how it is weighed. While an edit
@@ -508,11 +492,7 @@ impl Index {
         self.layout = Some(layout);
 
         phases.lap("shards chosen");
-        let norms: Vec<f64> = self
-            .lengths
-            .iter()
-            .map(|&l| K1 * (1.0 - B + B * stepped(l) / layout.avg_len.max(1.0)))
-            .collect();
+        let impacts = Impacts::new(&self.lengths, layout.avg_len);
         // Encoded in parallel, a batch at a time: an edit that moves a
         // page's length into the next step rewrites every shard its terms
         // are in, and a batch bounds what is held before it is emitted.
@@ -522,7 +502,7 @@ impl Index {
                 .par_iter()
                 .map(|&(kind, k)| {
                     let name = format!("{}/{k}.bin", ["t", "u"][kind]);
-                    let bytes = self.encode_shard(&self.members[kind][k], &norms);
+                    let bytes = self.encode_shard(&self.members[kind][k], &impacts);
                     let digest = file_digest(&name, &bytes);
                     (name, bytes, digest)
                 })
@@ -553,7 +533,7 @@ impl Index {
 
     /// One shard's bytes: its terms sorted, each with its postings' gaps
     /// and then their bytes (see the module's comment).
-    fn encode_shard(&self, members: &[u32], norms: &[f64]) -> Vec<u8> {
+    fn encode_shard(&self, members: &[u32], impacts: &Impacts) -> Vec<u8> {
         let mut terms: Vec<(String, &Postings)> = members
             .iter()
             .map(|&id| &self.lists[id as usize])
@@ -561,7 +541,14 @@ impl Index {
             .map(|(key, list)| (key.text(), list))
             .collect();
         terms.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out = Vec::new();
+        // A posting's gap takes no more bytes here than as it is held, and
+        // its impact byte no more than its weight did.
+        let mut out = Vec::with_capacity(
+            terms
+                .iter()
+                .map(|(term, list)| term.len() + list.byte_len() + 10)
+                .sum(),
+        );
         let mut bytes = Vec::new();
         for (term, list) in terms {
             varint(&mut out, term.len() as u32);
@@ -572,11 +559,7 @@ impl Index {
             for (i, p) in list.iter().enumerate() {
                 varint(&mut out, if i == 0 { p.doc } else { p.doc - last });
                 last = p.doc;
-                let weighted = f64::from(p.weight);
-                let norm = norms.get(p.doc as usize).copied().unwrap_or(K1);
-                let impact = weighted * (K1 + 1.0) / (weighted + norm) / (K1 + 1.0);
-                let level = (impact * f64::from(IMPACT_MAX)).ceil().clamp(1.0, 63.0) as u8;
-                bytes.push((p.fields & 3) << 6 | level);
+                bytes.push((p.fields & 3) << 6 | impacts.of(p.doc, p.weight));
             }
             out.extend_from_slice(&bytes);
         }
@@ -618,14 +601,14 @@ impl Index {
 
     /// A digest of every file, so a cached script never mixes two builds.
     pub fn id(&self) -> String {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        use std::hash::Hasher;
+        let mut hasher = rustc_hash::FxHasher::default();
         for (name, digest) in &self.files {
-            for byte in name.bytes().chain(digest.to_le_bytes()) {
-                hash ^= u64::from(byte);
-                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-            }
+            hasher.write(name.as_bytes());
+            hasher.write_u8(0xff);
+            hasher.write_u64(*digest);
         }
-        format!("{:012x}", hash & 0xffff_ffff_ffff)
+        format!("{:012x}", hasher.finish() & 0xffff_ffff_ffff)
     }
 }
 

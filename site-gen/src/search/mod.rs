@@ -7,6 +7,7 @@
 //! written twice except the few lines that apply them.
 
 pub mod fold;
+pub mod impact;
 pub mod index;
 pub mod postings;
 pub mod tokens;

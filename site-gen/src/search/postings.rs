@@ -68,6 +68,11 @@ impl Postings {
         self.count += 1;
     }
 
+    /// The bytes it takes as held: gaps and weights, varint-encoded.
+    pub fn byte_len(&self) -> usize {
+        self.bytes.len()
+    }
+
     pub fn count(&self) -> u32 {
         self.count
     }
