@@ -183,7 +183,7 @@ fn rebuild_known(options: &BuildOptions, previous: &mut Produced) -> Result<Buil
 #[derive(Default)]
 pub struct Reuse {
     documents: content::DocumentCache,
-    outlines: rustc_hash::FxHashMap<PathBuf, (u64, Arc<Outline>)>,
+    outlines: rustc_hash::FxHashMap<Arc<Path>, (u64, Arc<Outline>)>,
     checked: Checked,
     /// The last good build's theme, while only `content/` has changed
     /// since: parsing the templates again is a tenth of a rebuild.
@@ -408,7 +408,7 @@ impl Site {
                     (doc.body_line, reserved_digest).hash(&mut hasher);
                     hasher.finish()
                 };
-                let body_outline = match outlines.and_then(|o| o.get(&doc.file)) {
+                let body_outline = match outlines.and_then(|o| o.get(&*doc.file)) {
                     Some((known, outline)) if *known == key => Arc::clone(outline),
                     _ => Arc::new(markdown::outline(&doc.body, doc.body_line, reserved)),
                 };
@@ -535,7 +535,7 @@ impl Site {
             outputs.push(Output {
                 url: list.url(),
                 file: list.file(),
-                source: self.content.sections[list.section].doc.file.clone(),
+                source: self.content.sections[list.section].doc.file.to_path_buf(),
             });
         }
         for kind in form_kinds(&self.forms, forms_dir) {

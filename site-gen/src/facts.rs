@@ -48,7 +48,7 @@ pub fn expand_document(
         }
         uses.extend(expanded.used.into_iter().map(|(key, line)| FactUse {
             key,
-            file: doc.file.clone(),
+            file: doc.file.to_path_buf(),
             line: Some(doc.body_line + line),
         }));
         doc.body = expanded.text.into();
@@ -58,7 +58,7 @@ pub fn expand_document(
         match facts.get(key) {
             Some(fact) if fact.is_phone() => uses.push(FactUse {
                 key: key.clone(),
-                file: doc.file.clone(),
+                file: doc.file.to_path_buf(),
                 line: call_line,
             }),
             Some(_) => problems.push(

@@ -10,8 +10,9 @@ use crate::urls::ContentPath;
 #[derive(Debug, Clone)]
 pub struct Document {
     pub path: ContentPath,
-    /// The file as the person running site-gen would open it.
-    pub file: PathBuf,
+    /// The file as the person running site-gen would open it; shared, so
+    /// that a rebuild's copy of an unchanged document allocates nothing.
+    pub file: Arc<Path>,
     /// Shared, as the body is: only a build that dates pages by their
     /// history changes it.
     pub meta: Arc<FrontMatter>,
@@ -50,7 +51,7 @@ impl Document {
             key_lines: parts.key_lines.into(),
             meta: Arc::new(parts.front_matter),
             path,
-            file,
+            file: file.into(),
         })
     }
 

@@ -61,6 +61,7 @@ impl Impacts {
     }
 
     /// The impact, 1 to [`IMPACT_MAX`], of a posting of `weight` on page `doc`.
+    #[inline]
     pub fn of(&self, doc: u32, weight: u32) -> u8 {
         let Some(&n) = self.page_norm.get(doc as usize) else {
             return level(f64::from(weight), K1);
