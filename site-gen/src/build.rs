@@ -383,12 +383,18 @@ impl Site {
         // outlined (it is read again to render), so that the next pages'
         // outlines take the memory it held; the notices feed's pages keep
         // theirs.
-        let keep_bodies: Option<HashSet<usize>> = reuse.is_none().then(|| {
-            render::feeds::notice_pages(&content)
-                .iter()
-                .copied()
-                .collect()
-        });
+        let released: Vec<bool> = match reuse {
+            Some(_) => Vec::new(),
+            None => {
+                let kept: HashSet<usize> = render::feeds::notice_pages(&content)
+                    .iter()
+                    .copied()
+                    .collect();
+                (0..content.pages.len())
+                    .map(|i| !kept.contains(&i))
+                    .collect()
+            }
+        };
         // Each page's outline as its body gives it (what is kept for the
         // next build), and with the `supersedes` link (what is checked).
         let made: Vec<(u64, Arc<Outline>, Arc<Outline>)> = content
@@ -416,7 +422,7 @@ impl Site {
                 if render::lifecycle::supersedes_link(doc).is_some() {
                     supersedes(doc, &mut Arc::make_mut(&mut outline).links);
                 }
-                if keep_bodies.as_ref().is_some_and(|kept| !kept.contains(&i)) {
+                if released.get(i) == Some(&true) {
                     doc.body = Arc::from("");
                 }
                 (key, body_outline, outline)
@@ -440,12 +446,6 @@ impl Site {
         site_view.live_reload = options.live_reload;
         let listings = listing::list_pages(&content, config.lists.page_size);
         site_view.feeds = render::feeds::links(&config, &content);
-        let released = match &keep_bodies {
-            Some(kept) => (0..content.pages.len())
-                .map(|i| !kept.contains(&i))
-                .collect(),
-            None => Vec::new(),
-        };
         let site = Site {
             root: root.clone(),
             listings,

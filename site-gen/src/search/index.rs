@@ -20,10 +20,10 @@
 //! in a heading (2); the impact is the BM25 term-frequency part (title ×4,
 //! headings ×2, body ×1; k1 1.2, b 0.75, the page's length in steps of
 //! about 9 % and the average page length rounded to a whole character)
-//! scaled to 1–63: [`super::impact`]. The gaps and the bytes are kept apart, and the fields
-//! share the impact's byte, because gzip then packs a common term's list
-//! into a third fewer bytes than gap-impact-fields triples: a
-//! cold query's transfer is mostly these lists. The query side multiplies
+//! scaled to 1–63 ([`super::impact`]). The gaps and the bytes are kept
+//! apart, and the fields share the impact's byte, because gzip then packs
+//! a common term's list into a third fewer bytes than gap-impact-fields
+//! triples: a cold query's transfer is mostly these lists. The query side multiplies
 //! by the IDF it computes from the posting count. No positions: phrases are checked
 //! against the text of the best results. `<id>` is a digest of all of it,
 //! so a cached script never mixes two builds' files.
