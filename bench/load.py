@@ -447,8 +447,9 @@ def new(n, sk):
 rate = lambda n, w: {"pk": {"S": f"RATE#raw{n}#{w}"}, "sk": {"S": "RATE"}}
 def settled_keys():
     # The desk's notifier marks an email sent after the file is written;
-    # deleting its ticket before then fails that update and leaves the
-    # notifier backing off, so wait until nothing is owed (no gsi2pk).
+    # deleting its ticket before then races that update (the likely cause
+    # of a 200-request run that once waited in vain for an email), so wait
+    # until nothing is owed: no item is in the mail-owed index (no gsi2pk).
     deadline = time.time() + 60
     while True:
         items = [item for page in client.get_paginator("scan").paginate(

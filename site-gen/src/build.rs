@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use config::Config;
 use forms::FormSet;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -383,18 +383,15 @@ impl Site {
         // outlined (it is read again to render), so that the next pages'
         // outlines take the memory it held; the notices feed's pages keep
         // theirs.
-        let released: Vec<bool> = match reuse {
-            Some(_) => Vec::new(),
-            None => {
-                let kept: HashSet<usize> = render::feeds::notice_pages(&content)
-                    .iter()
-                    .copied()
-                    .collect();
-                (0..content.pages.len())
-                    .map(|i| !kept.contains(&i))
-                    .collect()
+        let mut released = Vec::new();
+        if reuse.is_none() {
+            released = vec![true; content.pages.len()];
+            for &i in render::feeds::notice_pages(&content) {
+                if let Some(release) = released.get_mut(i) {
+                    *release = false;
+                }
             }
-        };
+        }
         // Each page's outline as its body gives it (what is kept for the
         // next build), and with the `supersedes` link (what is checked).
         let made: Vec<(u64, Arc<Outline>, Arc<Outline>)> = content

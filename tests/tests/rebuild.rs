@@ -219,14 +219,14 @@ fn rebuilds_that_reuse_the_last_parse_and_index_equal_a_full_build() {
 
 /// `serve`'s path: the rebuild is told which paths changed (as the file
 /// watcher reports them) and looks at nothing else of the content folder.
-/// Edits, new, renamed and removed pages, a new folder, a renamed folder
-/// and an editor's backup file each give exactly a full build's output;
-/// a heading renamed under another page's link is still reported there.
 /// The page at `url` (under the output folder `live`) has `text` in it.
 fn shows(live: &Path, url: &str, text: &str) -> bool {
     std::fs::read_to_string(live.join(url).join("index.html")).is_ok_and(|html| html.contains(text))
 }
 
+/// Edits, new, renamed and removed pages, a new folder, a renamed folder
+/// and an editor's backup file each give exactly a full build's output;
+/// a heading renamed under another page's link is still reported there.
 #[test]
 fn rebuilds_told_the_changed_paths_equal_a_full_build() {
     let site = FixtureSite::new("basic");

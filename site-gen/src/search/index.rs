@@ -23,10 +23,10 @@
 //! scaled to 1–63 ([`super::impact`]). The gaps and the bytes are kept
 //! apart, and the fields share the impact's byte, because gzip then packs
 //! a common term's list into a third fewer bytes than gap-impact-fields
-//! triples: a cold query's transfer is mostly these lists. The query side multiplies
-//! by the IDF it computes from the posting count. No positions: phrases are checked
-//! against the text of the best results. `<id>` is a digest of all of it,
-//! so a cached script never mixes two builds' files.
+//! triples: a cold query's transfer is mostly these lists. The query side
+//! multiplies by the IDF it computes from the posting count. No positions:
+//! phrases are checked against the text of the best results. `<id>` is a
+//! digest of all of it, so a cached script never mixes two builds' files.
 
 use std::collections::{BTreeMap, BTreeSet};
 
