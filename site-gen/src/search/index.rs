@@ -5,6 +5,7 @@
 //! search/<id>/meta.json    documents, shard counts, folding table, synonyms
 //! search/<id>/t/<k>.bin    bigrams and words whose hash is k (mod shards)
 //! search/<id>/u/<k>.bin    single characters, likewise
+//! search/<id>/n.bin        each page's length, a byte per page
 //! search/<id>/d/<n>.json   page n: address, title, section, text by heading
 //! search/<id>/p/<x>.json   the folding's phrases that start with U+<x>
 //! ```
@@ -16,16 +17,19 @@
 //! A shard is a sequence of entries, sorted by term:
 //! `varint term length, term (UTF-8), varint postings n, n varint
 //! document-number gaps, n posting bytes`. A posting byte is
-//! `fields << 6 | impact`: the fields say the term is in the title (1) and
-//! in a heading (2); the impact is the BM25 term-frequency part (title ×4,
-//! headings ×2, body ×1; k1 1.2, b 0.75, the page's length in steps of
-//! about 9 % and the average page length rounded to a whole character)
-//! scaled to 1–63 ([`super::impact`]). The gaps and the bytes are kept
-//! apart, and the fields share the impact's byte, because gzip then packs
-//! a common term's list into a third fewer bytes than gap-impact-fields
-//! triples: a cold query's transfer is mostly these lists. The query side
-//! multiplies by the IDF it computes from the posting count. No positions:
-//! phrases are checked against the text of the best results. `<id>` is a
+//! `fields << 6 | weight code`: the fields say the term is in the title (1)
+//! and in a heading (2); the weight code is the page's count of the term
+//! (title ×4, headings ×2, body ×1), exact up to 40, in steps above
+//! ([`super::scoring`]; `meta.json` has the table). `n.bin` has a byte per
+//! page, the code of its length in characters. The query side computes
+//! BM25 from these, the average length and the posting count. Lengths are
+//! kept apart from the shards so that an edit changing a page's length
+//! rewrites only the shards of the terms whose counts changed. The gaps and
+//! the bytes are kept apart, and the fields share the weight's byte,
+//! because gzip then packs a common term's list into a third fewer bytes
+//! than gap-weight-fields triples: a cold query's transfer is mostly these
+//! lists. No positions: phrases are checked against the text of the best
+//! results. `<id>` is a
 //! digest of all of it, so a cached script never mixes two builds' files.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,8 +40,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::fold::FoldTable;
-use super::impact::{IMPACT_MAX, Impacts, stepped};
 use super::postings::{Postings, Raw, read_varint, varint};
+use super::scoring::{self, LENGTH_STEPS, WEIGHT_CODE_MAX, length_code, weight_code};
 use super::tokens::{Token, is_cjk, tokens};
 use super::{SearchDoc, SearchError};
 
@@ -53,6 +57,8 @@ const SHARD_STEP: usize = 32;
 /// What a posting counts for when the shards are sized: above the about
 /// two bytes it takes, so that a common term shares its shard with less.
 const POSTING_BYTES: usize = 3;
+/// The file of the pages' length codes.
+const LENGTHS: &str = "n.bin";
 /// Shards encoded at once by [`Index::write`]: about a megabyte.
 const SHARDS_AT_ONCE: usize = 256;
 
@@ -214,13 +220,10 @@ pub fn page_entry(doc: &SearchDoc, fold: &FoldTable) -> Result<PageEntry, Search
     })
 }
 
-/// What decides where each term goes and how it is weighed. While an edit
-/// leaves it as it was, only the shards of the edited page's terms change.
+/// What decides where each term goes. While an edit leaves it as it was,
+/// only the shards of the edited page's terms change.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Layout {
-    /// The average page length in characters, rounded to a whole number
-    /// so that one edit seldom changes every page's weight.
-    avg_len: f64,
     shards: usize,
     unigram_shards: usize,
 }
@@ -233,6 +236,14 @@ struct Meta<'a> {
     /// Shards of bigrams and words, and of single characters.
     shards: usize,
     unigram_shards: usize,
+    /// BM25's parameters and the average page length in characters.
+    k1: f64,
+    b: f64,
+    avg_len: f64,
+    /// Codes of a page's length (`n.bin`) per doubling of the length.
+    length_steps: u32,
+    /// The weighted count of each weight code.
+    weights: Vec<u32>,
     /// Pairs of characters, `from to from to …`, for every entry that
     /// folds one character into one character.
     fold: String,
@@ -365,9 +376,6 @@ impl Index {
             Some(old) => old.iter().copied().collect(),
             None => return Err(SearchError::NotIncremental),
         };
-        // A page whose length stays in its step weighs every other term
-        // as before: only the terms whose own count changed are written.
-        let same_length = stepped(self.lengths[doc]) == stepped(page.length);
         let mut new: HashMap<u32, Raw> = HashMap::default();
         for (key, weight, fields) in page.terms {
             let id = self.intern(key);
@@ -386,12 +394,8 @@ impl Index {
             if before != after {
                 let list = &mut self.lists[id as usize].1;
                 *list = list.replacing(number, after);
-            } else if same_length {
-                continue;
+                self.dirty.insert(id);
             }
-            // A new length step changes this page's impact in the term's
-            // list, though its posting is as it was.
-            self.dirty.insert(id);
         }
         let mut ids: Vec<(u32, Raw)> = new.into_iter().collect();
         ids.sort_unstable_by_key(|(id, _)| *id);
@@ -419,9 +423,7 @@ impl Index {
                 exact
             }
         };
-        let total: u64 = self.lengths.iter().map(|&l| u64::from(l)).sum();
         Layout {
-            avg_len: (total as f64 / self.lengths.len().max(1) as f64).round(),
             shards: count(bytes[0]),
             unigram_shards: count(bytes[1]),
         }
@@ -492,17 +494,16 @@ impl Index {
         self.layout = Some(layout);
 
         phases.lap("shards chosen");
-        let impacts = Impacts::new(&self.lengths, layout.avg_len);
-        // Encoded in parallel, a batch at a time: an edit that moves a
-        // page's length into the next step rewrites every shard its terms
-        // are in, and a batch bounds what is held before it is emitted.
+        let weights = scoring::weights();
+        // Encoded in parallel, a batch at a time: a new layout rewrites
+        // every shard, and a batch bounds what is held before it is emitted.
         let dirty: Vec<(usize, usize)> = dirty.into_iter().collect();
         for batch in dirty.chunks(SHARDS_AT_ONCE) {
             let encoded: Vec<(String, Vec<u8>, u64)> = batch
                 .par_iter()
                 .map(|&(kind, k)| {
                     let name = format!("{}/{k}.bin", ["t", "u"][kind]);
-                    let bytes = self.encode_shard(&self.members[kind][k], &impacts);
+                    let bytes = self.encode_shard(&self.members[kind][k], &weights);
                     let digest = file_digest(&name, &bytes);
                     (name, bytes, digest)
                 })
@@ -513,6 +514,10 @@ impl Index {
             }
         }
 
+        let lengths: Vec<u8> = self.lengths.iter().map(|&l| length_code(l)).collect();
+        emit(LENGTHS, &lengths)?;
+        self.files
+            .insert(LENGTHS.to_owned(), file_digest(LENGTHS, &lengths));
         phases.lap("shards encoded");
         if !self.files.contains_key("meta.json") {
             for (first, phrases) in fold.phrases_by_start() {
@@ -533,7 +538,11 @@ impl Index {
 
     /// One shard's bytes: its terms sorted, each with its postings' gaps
     /// and then their bytes (see the module's comment).
-    fn encode_shard(&self, members: &[u32], impacts: &Impacts) -> Vec<u8> {
+    fn encode_shard(
+        &self,
+        members: &[u32],
+        weights: &[u32; WEIGHT_CODE_MAX as usize + 1],
+    ) -> Vec<u8> {
         let mut terms: Vec<(String, &Postings)> = members
             .iter()
             .map(|&id| &self.lists[id as usize])
@@ -542,7 +551,7 @@ impl Index {
             .collect();
         terms.sort_by(|a, b| a.0.cmp(&b.0));
         // A posting's gap takes no more bytes here than as it is held, and
-        // its impact byte no more than its weight did.
+        // its weight code no more than its weight did.
         let mut out = Vec::with_capacity(
             terms
                 .iter()
@@ -559,7 +568,7 @@ impl Index {
             for (i, p) in list.iter().enumerate() {
                 varint(&mut out, if i == 0 { p.doc } else { p.doc - last });
                 last = p.doc;
-                bytes.push((p.fields & 3) << 6 | impacts.of(p.doc, p.weight));
+                bytes.push((p.fields & 3) << 6 | weight_code(p.weight, weights));
             }
             out.extend_from_slice(&bytes);
         }
@@ -587,11 +596,17 @@ impl Index {
                 long.insert(from.to_string(), to);
             }
         }
+        let total: u64 = self.lengths.iter().map(|&l| u64::from(l)).sum();
         Meta {
-            version: 3,
+            version: 4,
             docs: self.lengths.len(),
             shards: layout.shards,
             unigram_shards: layout.unigram_shards,
+            k1: scoring::K1,
+            b: scoring::B,
+            avg_len: (total as f64 / self.lengths.len().max(1) as f64).round(),
+            length_steps: LENGTH_STEPS,
+            weights: scoring::weights().to_vec(),
             fold: pairs,
             fold_long: long,
             phrase_starts: fold.phrases_by_start().keys().collect(),
@@ -642,7 +657,7 @@ pub fn build(
     Ok(Built { id, files })
 }
 
-/// One posting as read back: document number, impact, fields.
+/// One posting as read back: document number, weight code, fields.
 pub type Posting = (u32, u8, u8);
 
 /// Reads a shard back: term → its postings in document order. For tests
@@ -679,7 +694,7 @@ pub fn read_shard(bytes: &[u8]) -> Result<BTreeMap<String, Vec<Posting>>, Search
         let mut list = Vec::with_capacity(docs.len());
         for doc in docs {
             let b = byte(&mut at)?;
-            list.push((doc, b & IMPACT_MAX, b >> 6));
+            list.push((doc, b & WEIGHT_CODE_MAX, b >> 6));
         }
         out.insert(term, list);
     }
@@ -742,7 +757,7 @@ pub mod tests {
             terms
                 .values()
                 .flatten()
-                .all(|p| (1..=IMPACT_MAX).contains(&p.1) && p.2 <= 3)
+                .all(|p| (1..=WEIGHT_CODE_MAX).contains(&p.1) && p.2 <= 3)
         );
         assert_eq!(terms["困人"][0], (1, terms["困人"][0].1, FIELD_HEADING));
         // Traditional text in a page is folded before it is indexed.
@@ -813,6 +828,67 @@ pub mod tests {
         }
         assert!(read_shard(&shard[..shard.len() - 1]).is_err());
         assert!(read_shard(&[0xff, 0xff, 0xff, 0xff, 0xff, 0x01]).is_err());
+    }
+
+    #[test]
+    fn a_longer_page_rewrites_only_the_shards_of_its_changed_terms() {
+        let table = FoldTable::from_pairs(&[]);
+        // Words of letters only, one per page, so the site has many shards.
+        let word = |mut n: usize| {
+            let mut w = String::from("w");
+            loop {
+                w.push(char::from(b'a' + (n % 26) as u8));
+                n /= 26;
+                if n == 0 {
+                    return w;
+                }
+            }
+        };
+        let body = |n: usize| format!("{0}x {0}y", word(n));
+        let page = |n: usize, text: &str| {
+            page_entry(&doc(&format!("notice {}", word(n)), "时间", text), &table).unwrap()
+        };
+        let mut index = Index::new(true);
+        for n in 0..1_000 {
+            index.add(page(n, &body(n))).unwrap();
+        }
+        let mut written = Vec::new();
+        let mut emit = |name: &str, _: &[u8]| {
+            written.push(name.to_owned());
+            Ok::<(), SearchError>(())
+        };
+        index.write(&table, &[], &mut emit).unwrap();
+        let shards = index.layout.unwrap().shards;
+        assert!(shards > 8, "{shards}");
+        let shard = |term: &str| format!("t/{}.bin", shard_hash(term) % shards as u32);
+
+        // Twice as long: its length code changes, and the counts of its
+        // body's two words; not those of its title, heading and intro.
+        let longer = format!("{0} {0}", body(0));
+        let entry = page(0, &longer);
+        assert_ne!(length_code(entry.length), length_code(index.lengths[0]));
+        index.replace(0, entry).unwrap();
+        written.clear();
+        let mut emit = |name: &str, bytes: &[u8]| {
+            written.push(name.to_owned());
+            if name == LENGTHS {
+                assert_eq!(bytes.len(), 1_000);
+            }
+            Ok::<(), SearchError>(())
+        };
+        index.write(&table, &[], &mut emit).unwrap();
+        let changed = [shard(&(word(0) + "x")), shard(&(word(0) + "y"))];
+        let mut expected: Vec<String> = changed.to_vec();
+        expected.extend([LENGTHS.to_owned(), "meta.json".to_owned()]);
+        expected.sort();
+        expected.dedup();
+        written.sort();
+        assert_eq!(written, expected);
+        let unchanged = ["notice".to_owned(), word(0), "时间".into(), "引言".into()];
+        assert!(
+            unchanged.iter().any(|t| !changed.contains(&shard(t))),
+            "the page's unchanged terms are in other shards"
+        );
     }
 
     #[test]

@@ -7,9 +7,9 @@
 //! written twice except the few lines that apply them.
 
 pub mod fold;
-pub mod impact;
 pub mod index;
 pub mod postings;
+pub mod scoring;
 pub mod tokens;
 
 pub use fold::FoldTable;

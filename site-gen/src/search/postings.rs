@@ -1,8 +1,7 @@
 //! A term's postings as the build holds them: in document order, with the
-//! page's weighted count of the term rather than its impact byte, because
-//! the impact depends on the average page length, known only once every
-//! page is in. Encoded as they are added (`varint gap, varint weight × 4 +
-//! fields`), so most postings take two or three bytes.
+//! page's weighted count of the term (a shard has its code). Encoded as
+//! they are added (`varint gap, varint weight × 4 + fields`), so most
+//! postings take two or three bytes.
 
 /// One posting: document number, weighted count (title ×4, headings ×2,
 /// body ×1) and the field bits.

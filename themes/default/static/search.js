@@ -15,7 +15,7 @@ const CJK = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\
 const LETTER = /\p{Alphabetic}/u, DIGIT = /\p{N}/u;
 const kind = c => CJK.test(c) ? 1 : LETTER.test(c) ? 2 : DIGIT.test(c) ? 3 : 0;
 
-let meta, table, starts;
+let meta, table, starts, lengths;
 const shards = new Map(), docs = new Map(), phrases = new Map(), phraseFiles = new Map();
 let longest = 0;
 const get = (url, how) => fetch(BASE + url).then(r => {
@@ -28,6 +28,15 @@ const ready = () => meta ? Promise.resolve() : get('meta.json', 'json').then(m =
   for (const k in m.fold_long) t.set(k, m.fold_long[k]);
   table = t; meta = m; starts = new Set(m.phrase_starts);
 });
+// n.bin: a byte per page, the code of its length (scoring.rs), as BM25's
+// length part k1 · (1 − b + b · length / average), per code.
+const loadLengths = () => lengths || (lengths = get('n.bin', 'arrayBuffer').then(buf => {
+  const part = new Float64Array(256), avg = Math.max(meta.avg_len, 1);
+  for (let c = 1; c < 256; c++) part[c] = meta.k1 * (1 - meta.b + meta.b * 2 ** ((c - 1) / meta.length_steps) / avg);
+  part[0] = meta.k1 * (1 - meta.b);
+  const codes = new Uint8Array(buf);
+  return doc => part[codes[doc]];
+}));
 const addPhrases = o => {
   for (const k in o) { phrases.set(k, o[k]); longest = Math.max(longest, Array.from(k).length); }
 };
@@ -87,7 +96,7 @@ const hash = s => {
 const shardOf = ([t, uni]) => (uni ? 'u/' + hash(t) % meta.unigram_shards : 't/' + hash(t) % meta.shards) + '.bin';
 
 // A shard (index.rs): per term its gaps, then a byte per posting,
-// fields << 6 | impact. term → [gaps offset, count, bytes offset].
+// fields << 6 | weight code. term → [gaps offset, count, bytes offset].
 const loadShard = name => {
   if (!shards.has(name)) shards.set(name, get(name, 'arrayBuffer').then(buf => {
     const b = new Uint8Array(buf), dec = new TextDecoder(), terms = new Map();
@@ -106,7 +115,7 @@ const loadShard = name => {
   return shards.get(name);
 };
 // A term's postings: its documents in order, and each document's posting
-// byte by document number (0: not there; an impact is never 0), so that
+// byte by document number (0: not there; a weight code is never 0), so that
 // checking a candidate against the other terms is one array read.
 const decoded = new Map();
 const postings = tok => {
@@ -150,7 +159,6 @@ const parse = q => {
   return terms.filter(t => t.variants.length);
 };
 
-const K1 = 1.2;
 const search = async q => {
   await ready();
   await phrasesFor(q);
@@ -159,20 +167,21 @@ const search = async q => {
   const uniq = new Map();
   for (const t of terms) for (const v of t.variants) for (const k of v.toks) uniq.set(k.join('|'), k);
   const lists = new Map();
-  await Promise.all([...uniq].map(async ([key, tok]) => lists.set(key, await postings(tok))));
-  const N = meta.docs, idf = n => Math.log(1 + (N - n + 0.5) / (n + 0.5));
+  const [lengthPart] = await Promise.all([loadLengths(), ...[...uniq].map(async ([key, tok]) => lists.set(key, await postings(tok)))]);
+  const N = meta.docs, K1 = meta.k1, W = meta.weights, idf = n => Math.log(1 + (N - n + 0.5) / (n + 0.5));
   let scores = null;
   for (const t of terms) {
     const best = new Map(); // doc → [score, tier]
     for (const v of t.variants) {
       const ls = v.toks.map(k => lists.get(k.join('|'))).sort((a, b) => a.size - b.size);
-      const w = ls.map(l => idf(l.size) / 63 * (K1 + 1));
+      const w = ls.map(l => idf(l.size) * (K1 + 1));
       for (const doc of ls[0].docs) {
         let s = 0, title = true, head = true;
         for (let j = 0; j < ls.length; j++) {
           const p = ls[j].at[doc];
           if (!p) { s = -1; break; }
-          s += w[j] * (p & 63);
+          const tf = W[p & 63];
+          s += w[j] * tf / (tf + lengthPart(doc));
           title = title && (p & 64); head = head && (p & 192);
         }
         if (s < 0) continue;
