@@ -29,8 +29,8 @@
 //! because gzip then packs a common term's list into a third fewer bytes
 //! than gap-weight-fields triples: a cold query's transfer is mostly these
 //! lists. No positions: phrases are checked against the text of the best
-//! results. `<id>` is a
-//! digest of all of it, so a cached script never mixes two builds' files.
+//! results. `<id>` is a digest of all of it, so a cached script never mixes
+//! two builds' files.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -41,7 +41,7 @@ use serde::Serialize;
 
 use super::fold::FoldTable;
 use super::postings::{Postings, Raw, read_varint, varint};
-use super::scoring::{self, LENGTH_STEPS, WEIGHT_CODE_MAX, length_code, weight_code};
+use super::scoring::{self, LENGTH_STEPS, WEIGHT_CODE_MAX, Weights, length_code, weight_code};
 use super::tokens::{Token, is_cjk, tokens};
 use super::{SearchDoc, SearchError};
 
@@ -538,11 +538,7 @@ impl Index {
 
     /// One shard's bytes: its terms sorted, each with its postings' gaps
     /// and then their bytes (see the module's comment).
-    fn encode_shard(
-        &self,
-        members: &[u32],
-        weights: &[u32; WEIGHT_CODE_MAX as usize + 1],
-    ) -> Vec<u8> {
+    fn encode_shard(&self, members: &[u32], weights: &Weights) -> Vec<u8> {
         let mut terms: Vec<(String, &Postings)> = members
             .iter()
             .map(|&id| &self.lists[id as usize])

@@ -16,8 +16,11 @@ const RATIO: f64 = 1.27;
 /// Codes per doubling of a page's length: steps of about 9 %.
 pub const LENGTH_STEPS: u32 = 8;
 
+/// The weighted count of each weight code.
+pub type Weights = [u32; WEIGHT_CODE_MAX as usize + 1];
+
 /// The weighted count of each code (code 0 is never written).
-pub fn weights() -> [u32; WEIGHT_CODE_MAX as usize + 1] {
+pub fn weights() -> Weights {
     std::array::from_fn(|code| {
         let code = code as u32;
         if code <= EXACT {
@@ -30,7 +33,7 @@ pub fn weights() -> [u32; WEIGHT_CODE_MAX as usize + 1] {
 
 /// The code, 1 to [`WEIGHT_CODE_MAX`], of a weighted count: the count
 /// itself up to [`EXACT`], else the code whose weight is nearest by ratio.
-pub fn weight_code(weight: u32, weights: &[u32; WEIGHT_CODE_MAX as usize + 1]) -> u8 {
+pub fn weight_code(weight: u32, weights: &Weights) -> u8 {
     if weight <= EXACT {
         return weight.max(1) as u8;
     }
