@@ -514,10 +514,13 @@ impl Index {
             }
         }
 
+        // Most edits leave every page's length code as it was.
         let lengths: Vec<u8> = self.lengths.iter().map(|&l| length_code(l)).collect();
-        emit(LENGTHS, &lengths)?;
-        self.files
-            .insert(LENGTHS.to_owned(), file_digest(LENGTHS, &lengths));
+        let digest = file_digest(LENGTHS, &lengths);
+        if self.files.get(LENGTHS) != Some(&digest) {
+            emit(LENGTHS, &lengths)?;
+            self.files.insert(LENGTHS.to_owned(), digest);
+        }
         phases.lap("shards encoded");
         if !self.files.contains_key("meta.json") {
             for (first, phrases) in fold.phrases_by_start() {
@@ -527,7 +530,7 @@ impl Index {
                 self.files.insert(name.clone(), file_digest(&name, &bytes));
             }
         }
-        let meta = self.meta(fold, synonyms, &layout);
+        let meta = self.meta(fold, synonyms, &layout, &weights);
         let bytes = serde_json::to_vec(&meta).map_err(SearchError::from)?;
         emit("meta.json", &bytes)?;
         self.files
@@ -571,7 +574,13 @@ impl Index {
         out
     }
 
-    fn meta<'s>(&self, fold: &FoldTable, synonyms: &'s [Vec<String>], layout: &Layout) -> Meta<'s> {
+    fn meta<'s>(
+        &self,
+        fold: &FoldTable,
+        synonyms: &'s [Vec<String>],
+        layout: &Layout,
+        weights: &Weights,
+    ) -> Meta<'s> {
         let alphabet: HashSet<char> = self
             .lists
             .iter()
@@ -602,7 +611,7 @@ impl Index {
             b: scoring::B,
             avg_len: (total as f64 / self.lengths.len().max(1) as f64).round(),
             length_steps: LENGTH_STEPS,
-            weights: scoring::weights().to_vec(),
+            weights: weights.to_vec(),
             fold: pairs,
             fold_long: long,
             phrase_starts: fold.phrases_by_start().keys().collect(),
